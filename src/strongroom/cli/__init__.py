@@ -1,0 +1,1 @@
+"""The strongroom command line: thin commands over bootstrap and the wire protocol."""

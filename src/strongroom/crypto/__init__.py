@@ -1,0 +1,1 @@
+"""Cryptography for Strongroom: pure functions over bytes, the only importer of `cryptography`."""

@@ -1,0 +1,144 @@
+"""Errors that cross the wire: one class per AWS error code, encoded in one place.
+
+Tree::
+
+    ServiceError                      an AWS error a client can act on
+    ├── ClientError (400)             the request was wrong, nothing was changed
+    │   ├── ValidationException, InvalidParameterException, InvalidRequestException,
+    │   │   ResourceNotFoundException, ResourceExistsException, LimitExceededException,
+    │   │   EncryptionFailure, DecryptionFailure, UnknownOperationException, ...
+    │   └── AuthError                 raised by the edge before any service runs
+    │       ├── MissingAuthenticationTokenException (403)
+    │       ├── IncompleteSignatureException, InvalidSignatureException
+    │       ├── UnrecognizedClientException
+    │       └── AccessDeniedException
+    └── InternalError (500)           an unexpected failure; the message never has detail
+
+Services raise these; ``strongroom.server.error_responses`` is the only code that turns
+them into responses. The class name is the AWS code, so ``grep`` finds AWS docs and code.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ServiceError(Exception):
+    """An AWS-shaped error: code (the class name unless overridden), HTTP status, message."""
+
+    status: ClassVar[int] = 400
+    code_override: ClassVar[str | None] = None
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def code(self) -> str:
+        return self.code_override or type(self).__name__
+
+
+class ClientError(ServiceError):
+    """The caller's fault: a 4xx that changed nothing."""
+
+
+class ValidationException(ClientError):
+    """A request member broke a constraint of the service model."""
+
+
+class SerializationException(ClientError):
+    """The body was not the JSON document the protocol requires."""
+
+
+class UnknownOperationException(ClientError):
+    """No such operation, or one this server does not implement yet."""
+
+
+class InvalidParameterException(ClientError):
+    """A parameter value is not valid for the current state of the resource."""
+
+
+class InvalidRequestException(ClientError):
+    """The request is not valid for the current state of the resource."""
+
+
+class InvalidNextTokenException(ClientError):
+    """The pagination token is not one this server issued for this query."""
+
+
+class ResourceNotFoundException(ClientError):
+    """The named resource does not exist (or the caller may not know it exists)."""
+
+
+class ResourceExistsException(ClientError):
+    """A resource with this name already exists."""
+
+
+class LimitExceededException(ClientError):
+    """A count limit would be exceeded."""
+
+
+class PreconditionNotMetException(ClientError):
+    """A required precondition is not met."""
+
+
+class MalformedPolicyDocumentException(ClientError):
+    """The policy document is not valid."""
+
+
+class EncryptionFailure(ClientError):
+    """The value could not be encrypted with the secret's KMS key."""
+
+
+class DecryptionFailure(ClientError):
+    """The value could not be decrypted with the secret's KMS key."""
+
+
+class ThrottlingException(ClientError):
+    """Too many requests."""
+
+
+class RequestEntityTooLargeException(ClientError):
+    """The body is larger than the server accepts."""
+
+    status = 413
+
+
+class AuthError(ClientError):
+    """Authentication failures raised by the edge before a service runs."""
+
+
+class MissingAuthenticationTokenException(AuthError):
+    """The request carried no SigV4 authorization at all."""
+
+    status = 403
+
+
+class IncompleteSignatureException(AuthError):
+    """The Authorization header or its parts are malformed or missing."""
+
+
+class InvalidSignatureException(AuthError):
+    """The signature does not match, the date is out of range, or the scope is wrong."""
+
+
+class UnrecognizedClientException(AuthError):
+    """The access key id is not one this server issued (or it is inactive)."""
+
+
+class AccessDeniedException(AuthError):
+    """The authenticated caller may not perform this action."""
+
+
+class InternalError(ServiceError):
+    """An unexpected failure. The message is generic; detail goes to the log only."""
+
+    status = 500
+
+    def __init__(self, code: str, message: str = "An internal error occurred.") -> None:
+        super().__init__(message)
+        self._code = code
+
+    @property
+    def code(self) -> str:
+        return self._code

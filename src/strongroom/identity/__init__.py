@@ -1,0 +1,1 @@
+"""Identity: accounts, principals and the credentials the server issued."""

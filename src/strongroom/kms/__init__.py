@@ -1,0 +1,1 @@
+"""KMS: keys, their versions of material, and the key hierarchy service."""

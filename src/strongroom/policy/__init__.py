@@ -1,0 +1,1 @@
+"""IAM policy parsing and evaluation (pure); arrives with the identity issue."""

@@ -1,0 +1,1 @@
+"""AWS Secrets Manager: the service and its version/staging-label rules."""

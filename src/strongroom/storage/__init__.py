@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy Core schema, repositories (SQLite, PostgreSQL), migrations."""
