@@ -79,9 +79,7 @@ class Arn:
     resource: str
 
     def __str__(self) -> str:
-        return (
-            f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
-        )
+        return f"arn:{self.partition}:{self.service}:{self.region}:{self.account}:{self.resource}"
 
     @classmethod
     def parse(cls, text: str) -> Arn | None:

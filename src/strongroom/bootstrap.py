@@ -1,0 +1,146 @@
+"""The composition root: builds storage, the key hierarchy, services and the ASGI app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from strongroom.clock import Clock, SystemClock
+from strongroom.context import Principal
+from strongroom.crypto.root_key_providers import (
+    DevRootKeyProvider,
+    EnvRootKeyProvider,
+    FileRootKeyProvider,
+    RootKeyProvider,
+)
+from strongroom.identity.credentials import CredentialDirectory, IssuedCredentials, root_principal
+from strongroom.ids import AccountId, partition_of
+from strongroom.kms.key_directory import KeyDirectory
+from strongroom.kms.keyring import KeyRing
+from strongroom.scheduling.periodic import PeriodicJob
+from strongroom.secretsmanager.service import SecretsManagerService
+from strongroom.server.app import REQUIRED_SIGNED_HEADERS, EdgeSettings, StrongroomApp
+from strongroom.server.dispatch import (
+    Dispatcher,
+    register_dev_reset,
+    register_known_but_unbuilt,
+    register_secrets_manager,
+)
+from strongroom.server.sigv4 import SigV4Verifier
+from strongroom.settings import Settings
+from strongroom.storage import engines, migrate
+from strongroom.storage.access_key_repository import SqlAccessKeyStore
+from strongroom.storage.key_directory_repository import SqlKeyDirectoryStore
+from strongroom.storage.keystore_repository import SqlKeyMaterialStore
+from strongroom.storage.secret_repository import SqlSecretStore
+
+log = logging.getLogger(__name__)
+
+DEV_ROOT_KEY_FILE = "root-key.DEVELOPMENT-ONLY"
+
+
+@dataclass
+class Application:
+    """A built server: the ASGI app plus what the CLI prints and closes."""
+
+    app: StrongroomApp
+    settings: Settings
+    root_credentials: IssuedCredentials
+    root_key_source: str
+    secrets_manager: SecretsManagerService
+    _engines: list[Engine] = field(default_factory=list)
+    _jobs: list[PeriodicJob] = field(default_factory=list)
+
+    def close(self) -> None:
+        for job in self._jobs:
+            job.stop()
+        for engine in self._engines:
+            engine.dispose()
+
+
+def root_key_provider(settings: Settings) -> RootKeyProvider:
+    if settings.root_key_file is not None:
+        return FileRootKeyProvider(settings.root_key_file)
+    if settings.root_key_env is not None:
+        return EnvRootKeyProvider(settings.root_key_env)
+    return DevRootKeyProvider(settings.data_dir / DEV_ROOT_KEY_FILE)
+
+
+def build(settings: Settings, clock: Clock | None = None) -> Application:
+    clock = clock or SystemClock()
+    if settings.resolved_data_url == settings.resolved_keystore_url:
+        raise ValueError("the keystore must be a different database from the data")
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.data_dir, 0o700)
+
+    provider = root_key_provider(settings)
+    root_key = provider.load()
+
+    data_engine = engines.create(settings.resolved_data_url)
+    keystore_engine = engines.create(settings.resolved_keystore_url)
+    migrate.upgrade(data_engine, "data")
+    migrate.upgrade(keystore_engine, "keystore")
+
+    keyring = KeyRing(root_key, SqlKeyMaterialStore(keystore_engine), clock)
+    keyring.open()
+    key_store = SqlKeyDirectoryStore(data_engine)
+    keys = KeyDirectory(key_store, keyring, clock, settings.account_id)
+    secret_store = SqlSecretStore(data_engine)
+    secrets_manager = SecretsManagerService(secret_store, keys, keyring, clock)
+
+    credentials = CredentialDirectory(SqlAccessKeyStore(data_engine), keyring, clock)
+    root_arn = root_principal(partition_of(settings.region), settings.account_id, "").arn
+    wanted = None
+    if settings.root_access_key_id and settings.root_secret_access_key:
+        wanted = IssuedCredentials(settings.root_access_key_id, settings.root_secret_access_key)
+    issued = credentials.ensure_root_credentials(root_arn, wanted)
+
+    def principal_for(access_key_id: str, partition: str) -> Principal | None:
+        owner = credentials.principal_arn(access_key_id)
+        if owner is None or not owner.endswith(":root"):
+            return None
+        return root_principal(partition, settings.account_id, access_key_id)
+
+    dispatcher = Dispatcher()
+    register_secrets_manager(dispatcher, secrets_manager)
+    register_known_but_unbuilt(dispatcher, "kms", "KMSInternalException")
+    if settings.dev:
+
+        def reset_everything() -> None:
+            secrets_manager.reset()
+            key_store.reset()
+            keys.forget_cached()
+            SqlKeyMaterialStore(keystore_engine).reset()
+            keyring.forget_all()
+            log.warning("dev reset: all secrets and keys were deleted")
+
+        register_dev_reset(dispatcher, reset_everything)
+
+    reaper = PeriodicJob(
+        "deletion-reaper", settings.reaper_interval_seconds, secrets_manager.purge_expired_deletions
+    )
+    app = StrongroomApp(
+        dispatcher=dispatcher,
+        verifier=SigV4Verifier(credentials, required_signed_headers=REQUIRED_SIGNED_HEADERS),
+        principals=principal_for,
+        clock=clock,
+        settings=EdgeSettings(
+            account_id=AccountId(settings.account_id),
+            region_allowed=settings.region_allowed,
+            max_body_bytes=settings.max_body_bytes,
+            on_startup=(reaper.start,),
+            on_shutdown=(reaper.stop,),
+        ),
+    )
+    return Application(
+        app=app,
+        settings=settings,
+        root_credentials=issued,
+        root_key_source=provider.describe(),
+        secrets_manager=secrets_manager,
+        _engines=[data_engine, keystore_engine],
+        _jobs=[reaper],
+    )

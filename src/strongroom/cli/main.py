@@ -1,0 +1,169 @@
+"""The ``strongroom`` command: ``server`` runs the service, ``dev reset`` wipes a dev server."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import click
+
+from strongroom.settings import (
+    DEFAULT_PORT,
+    DEFAULT_REGION,
+    DEV_ACCOUNT_ID,
+    Settings,
+    SettingsError,
+)
+
+
+def _load_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """Settings from a TOML file become defaults; env variables and flags still win."""
+    if value is not None:
+        with value.open("rb") as handle:
+            data = tomllib.load(handle)
+        ctx.default_map = {
+            **(ctx.default_map or {}),
+            **{k.replace("-", "_"): v for k, v in data.items()},
+        }
+    return value
+
+
+@click.group(context_settings={"auto_envvar_prefix": "STRONGROOM", "show_default": True})
+def main() -> None:
+    """Strongroom: AWS Secrets Manager and KMS compatible secrets server."""
+
+
+@main.command()
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    callback=_load_config,
+    is_eager=True,
+    expose_value=False,
+    help="TOML file with settings (keys as the long option names).",
+)
+@click.option("--dev", is_flag=True, help="Development server: embedded SQLite, dev root key.")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=DEFAULT_PORT, type=int)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where SQLite databases (and the dev root key) live. [default: per-user dir]",
+)
+@click.option("--account-id", default=DEV_ACCOUNT_ID)
+@click.option("--region", default=DEFAULT_REGION, help="The home region.")
+@click.option("--regions", default="", help="Comma-separated extra regions served (production).")
+@click.option("--data-url", default=None, help="SQLAlchemy URL of the data database.")
+@click.option("--keystore-url", default=None, help="SQLAlchemy URL of the keystore database.")
+@click.option("--root-key-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--root-key-env", default=None, help="Environment variable holding the root key.")
+@click.option("--root-access-key-id", default=None)
+@click.option("--root-secret-access-key", default=None)
+@click.option(
+    "--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"])
+)
+def server(
+    dev: bool,
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    account_id: str,
+    region: str,
+    regions: str,
+    data_url: str | None,
+    keystore_url: str | None,
+    root_key_file: Path | None,
+    root_key_env: str | None,
+    root_access_key_id: str | None,
+    root_secret_access_key: str | None,
+    log_level: str,
+) -> None:
+    """Run the server. Every option can also be set as STRONGROOM_<OPTION> in the environment."""
+    import uvicorn  # only this command needs the HTTP server
+
+    from strongroom import bootstrap  # keep `strongroom --help` fast
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    extra: dict[str, Any] = {}
+    if data_dir is not None:
+        extra["data_dir"] = data_dir
+    try:
+        settings = Settings(
+            dev=dev,
+            host=host,
+            port=port,
+            account_id=account_id,
+            region=region,
+            regions=tuple(r for r in regions.split(",") if r),
+            data_url=data_url,
+            keystore_url=keystore_url,
+            root_key_file=root_key_file,
+            root_key_env=root_key_env,
+            root_access_key_id=root_access_key_id,
+            root_secret_access_key=root_secret_access_key,
+            **extra,
+        )
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    application = bootstrap.build(settings)
+    endpoint = f"http://{host}:{port}"
+    creds = application.root_credentials
+    click.echo(f"Strongroom {'DEVELOPMENT ' if dev else ''}server on {endpoint}", err=True)
+    click.echo(f"  data: {settings.data_dir}   root key: {application.root_key_source}", err=True)
+    if dev:
+        click.echo("  Point boto3 and the AWS CLI at it:", err=True)
+        click.echo(f"export AWS_ENDPOINT_URL={endpoint}")
+        click.echo(f"export AWS_ACCESS_KEY_ID={creds.access_key_id}")
+        click.echo(f"export AWS_SECRET_ACCESS_KEY={creds.secret_access_key}")
+        click.echo(f"export AWS_DEFAULT_REGION={settings.region}")
+        click.echo(
+            "  python -c \"import boto3; print(boto3.client('secretsmanager')"
+            ".list_secrets()['SecretList'])\"",
+            err=True,
+        )
+    sys.stdout.flush()
+    try:
+        uvicorn.run(
+            application.app,
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+        )
+    finally:
+        application.close()
+
+
+@main.group()
+def dev() -> None:
+    """Commands for development servers."""
+
+
+@dev.command("reset")
+@click.option("--endpoint", required=True, envvar="AWS_ENDPOINT_URL", help="The dev server URL.")
+@click.option("--region", default=DEFAULT_REGION, envvar="AWS_DEFAULT_REGION")
+def dev_reset(endpoint: str, region: str) -> None:
+    """Delete every secret and key of a dev server (signed as root with AWS_* credentials)."""
+    from strongroom.cli import signed_call
+
+    status, body = signed_call.post(
+        endpoint, region, "strongroom", "Strongroom_20261101.ResetDevState", b"{}"
+    )
+    if status != 200:
+        detail = json.loads(body or b"{}")
+        raise click.ClickException(
+            f"reset failed ({status}): {detail.get('__type')}: {detail.get('message')}"
+        )
+    click.echo("dev server reset: all secrets and keys deleted")

@@ -1,0 +1,266 @@
+"""The key hierarchy at run time: root key → domain key → KMS key versions → ciphertexts.
+
+spec: docs/spec/key-hierarchy.md
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from strongroom.clock import Clock
+from strongroom.crypto import aead, ciphertext_blob, key_wrapping
+from strongroom.crypto.key_material import KeyMaterial
+from strongroom.kms.ports import (
+    KeyMaterialStore,
+    VersionExists,
+    WrappedDomainKey,
+    WrappedKeyVersion,
+)
+
+DOMAIN_KEY_LABEL = b"strongroom/domain-key/v1"
+KEY_VERSION_LABEL = b"strongroom/key-version/v1"
+# 10% short of 2^32 random-IV encryptions per key (NIST SP 800-38D), as Vault does, leaving
+# room for reservations lost in crashes.
+DEFAULT_USAGE_BUDGET = 3_865_470_566
+DEFAULT_RESERVATION_BLOCK = 1_000
+
+
+class CiphertextUnusable(Exception):
+    """A blob is malformed, names unknown material, or fails authentication. No detail."""
+
+
+class KeyMaterialMissing(Exception):
+    """A KMS key has no material in the keystore (never created, or destroyed)."""
+
+
+_UNUSABLE = (
+    ciphertext_blob.MalformedBlob,
+    aead.AuthenticationFailed,
+    key_wrapping.UnwrapFailed,
+    KeyMaterialMissing,
+)
+
+
+@dataclass(slots=True)
+class _Reservation:
+    version: int
+    remaining: int
+
+
+def _version_identity(key_id: str, version: int, domain_key_id: bytes) -> bytes:
+    return uuid.UUID(key_id).bytes + version.to_bytes(4, "big") + domain_key_id
+
+
+class KeyRing:
+    """Holds unwrapped key material in memory and performs every wrap and unwrap.
+
+    Material is unwrapped once per process and kept as :class:`KeyMaterial`. Each key
+    version has a usage budget; encryptions are reserved from the keystore in blocks so
+    a crash can only over-count, and an exhausted version is replaced by a new one.
+    """
+
+    def __init__(
+        self,
+        root_key: KeyMaterial,
+        store: KeyMaterialStore,
+        clock: Clock,
+        *,
+        usage_budget: int = DEFAULT_USAGE_BUDGET,
+        reservation_block: int = DEFAULT_RESERVATION_BLOCK,
+    ) -> None:
+        self._root = root_key
+        self._store = store
+        self._clock = clock
+        self._budget = usage_budget
+        self._block = reservation_block
+        self._lock = threading.Lock()
+        self._domain_keys: dict[bytes, KeyMaterial] = {}
+        self._active_domain_key_id: bytes | None = None
+        self._material: dict[tuple[str, int], KeyMaterial] = {}
+        self._reservations: dict[str, _Reservation] = {}
+
+    # -- domain key -----------------------------------------------------------------
+
+    def open(self) -> None:
+        """Unwrap the domain keys (creating the first one on a new keystore)."""
+        with self._lock:
+            stored = self._store.domain_keys()
+            if not stored:
+                key = aead.random_key()
+                key_id = os.urandom(16)
+                self._store.insert_domain_key(
+                    WrappedDomainKey(
+                        id=key_id,
+                        created_at=self._clock.now(),
+                        wrapped=key_wrapping.wrap_key(self._root, key, DOMAIN_KEY_LABEL, key_id),
+                    )
+                )
+                stored = self._store.domain_keys()
+            for item in stored:
+                try:
+                    self._domain_keys[item.id] = key_wrapping.unwrap_key(
+                        self._root, item.wrapped, DOMAIN_KEY_LABEL, item.id
+                    )
+                except key_wrapping.UnwrapFailed as exc:
+                    raise RuntimeError(
+                        "the root key does not unwrap this keystore's domain key; "
+                        "is this the root key the keystore was created with?"
+                    ) from exc
+            self._active_domain_key_id = max(stored, key=lambda k: k.created_at).id
+
+    def wrap_secret(self, secret: bytes, label: bytes, identity: bytes) -> bytes:
+        """Wrap a server-held secret (e.g. an access key's secret) under the domain key."""
+        domain_id = self._require_domain_key_id()
+        return domain_id + key_wrapping.wrap(self._domain_keys[domain_id], secret, label, identity)
+
+    def unwrap_secret(self, wrapped: bytes, label: bytes, identity: bytes) -> bytes:
+        domain_key = self._domain_keys.get(wrapped[:16])
+        if domain_key is None:
+            raise key_wrapping.UnwrapFailed
+        return key_wrapping.unwrap(domain_key, wrapped[16:], label, identity)
+
+    def _require_domain_key_id(self) -> bytes:
+        if self._active_domain_key_id is None:
+            raise RuntimeError("KeyRing.open() has not been called")
+        return self._active_domain_key_id
+
+    # -- key versions ---------------------------------------------------------------
+
+    def create_key_material(self, key_id: str) -> None:
+        """Generate version 1 of a new key's backing material."""
+        self._create_version(key_id, 1)
+
+    def _create_version(self, key_id: str, version: int) -> None:
+        domain_id = self._require_domain_key_id()
+        material = aead.random_key()
+        wrapped = key_wrapping.wrap_key(
+            self._domain_keys[domain_id],
+            material,
+            KEY_VERSION_LABEL,
+            _version_identity(key_id, version, domain_id),
+        )
+        try:
+            self._store.insert_key_version(
+                WrappedKeyVersion(
+                    key_id=key_id,
+                    version=version,
+                    domain_key_id=domain_id,
+                    created_at=self._clock.now(),
+                    encryptions_reserved=0,
+                    wrapped=wrapped,
+                )
+            )
+        except VersionExists:
+            material.wipe()  # another process won; its material is the one stored
+            return
+        self._material[(key_id, version)] = material
+
+    def _load_versions(self, key_id: str) -> None:
+        for item in self._store.key_versions(key_id):
+            if (key_id, item.version) in self._material:
+                continue
+            domain_key = self._domain_keys.get(item.domain_key_id)
+            if domain_key is None:
+                raise KeyMaterialMissing(key_id)
+            self._material[(key_id, item.version)] = key_wrapping.unwrap_key(
+                domain_key,
+                item.wrapped,
+                KEY_VERSION_LABEL,
+                _version_identity(key_id, item.version, item.domain_key_id),
+            )
+
+    def _material_for(self, key_id: str, version: int) -> KeyMaterial | None:
+        material = self._material.get((key_id, version))
+        if material is None:
+            with self._lock:
+                self._load_versions(key_id)
+                material = self._material.get((key_id, version))
+        return material
+
+    def _primary_version_for_encryption(self, key_id: str) -> int:
+        """The version to encrypt under, charging one use against its budget."""
+        with self._lock:
+            reservation = self._reservations.get(key_id)
+            if reservation is None or reservation.remaining == 0:
+                reservation = self._reserve(key_id)
+                self._reservations[key_id] = reservation
+            reservation.remaining -= 1
+            return reservation.version
+
+    def _reserve(self, key_id: str) -> _Reservation:
+        versions = self._store.key_versions(key_id)
+        if not versions:
+            raise KeyMaterialMissing(key_id)
+        newest = max(versions, key=lambda v: v.version)
+        if self._store.reserve_encryptions(key_id, newest.version, self._block, self._budget):
+            self._load_versions(key_id)
+            return _Reservation(newest.version, self._block)
+        # The newest version's budget is spent: make a new one and reserve from it.
+        self._create_version(key_id, newest.version + 1)
+        return self._reserve(key_id)
+
+    def forget(self, key_id: str) -> None:
+        """Drop and wipe a key's cached material (after destruction or for tests)."""
+        with self._lock:
+            for slot in [s for s in self._material if s[0] == key_id]:
+                self._material.pop(slot).wipe()
+            self._reservations.pop(key_id, None)
+
+    def forget_all(self) -> None:
+        """Drop and wipe every cached key version (dev reset)."""
+        with self._lock:
+            for material in self._material.values():
+                material.wipe()
+            self._material.clear()
+            self._reservations.clear()
+
+    # -- ciphertexts ----------------------------------------------------------------
+
+    def encrypt(self, key_id: str, plaintext: bytes, context: Mapping[str, str]) -> bytes:
+        version = self._primary_version_for_encryption(key_id)
+        material = self._material_for(key_id, version)
+        if material is None:
+            raise KeyMaterialMissing(key_id)
+        header = ciphertext_blob.BlobHeader(uuid.UUID(key_id), version)
+        return ciphertext_blob.seal(material, header, plaintext, context)
+
+    def key_id_of(self, blob: bytes) -> str:
+        """The key a blob names, without decrypting it."""
+        try:
+            header, _ = ciphertext_blob.parse_header(blob)
+        except ciphertext_blob.MalformedBlob as exc:
+            raise CiphertextUnusable from exc
+        return str(header.key_id)
+
+    def decrypt(self, blob: bytes, context: Mapping[str, str]) -> tuple[str, bytes]:
+        """(key id, plaintext); :class:`CiphertextUnusable` for any failure at all."""
+        try:
+            header, _ = ciphertext_blob.parse_header(blob)
+            key_id = str(header.key_id)
+            material = self._material_for(key_id, header.key_version)
+            if material is None:
+                raise CiphertextUnusable
+            return key_id, ciphertext_blob.open_sealed(material, blob, context)
+        except (
+            ciphertext_blob.MalformedBlob,
+            aead.AuthenticationFailed,
+            KeyMaterialMissing,
+        ) as exc:
+            raise CiphertextUnusable from exc
+        except key_wrapping.UnwrapFailed as exc:
+            raise CiphertextUnusable from exc
+
+    def generate_data_key(
+        self, key_id: str, context: Mapping[str, str]
+    ) -> tuple[KeyMaterial, bytes]:
+        """A fresh 256-bit data key and its blob under ``key_id``."""
+        data_key = aead.random_key()
+        return data_key, self.encrypt(key_id, data_key.expose_secret_bytes(), context)
+
+    def decrypt_data_key(self, blob: bytes, context: Mapping[str, str]) -> KeyMaterial:
+        _, plaintext = self.decrypt(blob, context)
+        return KeyMaterial(plaintext)

@@ -1,0 +1,1 @@
+"""Background work on a timer: the deletion reaper now; rotation schedulers later."""

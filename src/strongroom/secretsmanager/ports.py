@@ -1,0 +1,136 @@
+"""What the Secrets Manager service needs from storage: records and a transactional store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+ValueKind = Literal["string", "binary"]
+
+
+@dataclass(frozen=True, slots=True)
+class SecretRecord:
+    """One secret's metadata. ``row_version`` guards label moves and other mutations."""
+
+    id: int
+    arn: str
+    name: str
+    region: str
+    created_at: datetime
+    last_changed_at: datetime
+    row_version: int
+    description: str | None = None
+    kms_key_id: str | None = None
+    last_accessed_at: datetime | None = None
+    deleted_at: datetime | None = None
+    deletion_date: datetime | None = None
+    tenant: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class VersionRecord:
+    """One version: its value is only ever stored encrypted."""
+
+    secret_id: int
+    version_id: str
+    created_at: datetime
+    kms_key_arn: str
+    value_kind: ValueKind
+    encrypted_data_key: bytes = field(repr=False)
+    encrypted_value: bytes = field(repr=False)
+    last_accessed_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    version_id: str
+    created_at: datetime
+    kms_key_arn: str
+    value_kind: ValueKind
+    encrypted_data_key: bytes = field(repr=False)
+    encrypted_value: bytes = field(repr=False)
+
+
+class StaleRecord(Exception):
+    """The record changed since it was read; the operation is retried from the start."""
+
+
+class DuplicateName(Exception):
+    """A secret with this name already exists in the region."""
+
+
+class SecretsTransaction(Protocol):
+    """One transaction on the data store; every method runs inside it."""
+
+    def secret_by_name(self, region: str, name: str) -> SecretRecord | None: ...
+
+    def secret_by_arn(self, arn: str) -> SecretRecord | None: ...
+
+    def secrets_in_region(self, region: str) -> Iterator[SecretRecord]: ...
+
+    def insert_secret(
+        self,
+        *,
+        arn: str,
+        name: str,
+        region: str,
+        created_at: datetime,
+        description: str | None,
+        kms_key_id: str | None,
+        tenant: str | None,
+        tags: Sequence[tuple[str, str]],
+    ) -> SecretRecord:
+        """Raises :class:`DuplicateName` if the name is taken in the region."""
+        ...
+
+    def bump(self, secret: SecretRecord, *, changed_at: datetime | None, **fields: object) -> None:
+        """Compare-and-set on ``row_version``; sets ``fields`` (and last_changed_at when
+        ``changed_at`` is given). Raises :class:`StaleRecord` if another writer got there
+        first."""
+        ...
+
+    def replace_tags(self, secret_id: int, tags: Sequence[tuple[str, str]]) -> None: ...
+
+    def delete_secret(self, secret_id: int) -> None:
+        """Remove the secret, its versions and labels for good."""
+        ...
+
+    def versions(self, secret_id: int) -> list[VersionRecord]: ...
+
+    def version(self, secret_id: int, version_id: str) -> VersionRecord | None: ...
+
+    def insert_version(self, secret_id: int, version: NewVersion) -> None: ...
+
+    def delete_versions(self, secret_id: int, version_ids: Sequence[str]) -> None: ...
+
+    def stages(self, secret_id: int) -> dict[str, str]:
+        """Staging label → version id."""
+        ...
+
+    def stages_of_secrets(self, secret_ids: Sequence[int]) -> dict[int, dict[str, str]]: ...
+
+    def set_stage(self, secret_id: int, stage: str, version_id: str | None) -> None:
+        """Attach a label to a version (moving it), or detach it when ``version_id`` is None."""
+        ...
+
+    def record_access(self, secret_id: int, version_id: str, day: datetime) -> None: ...
+
+    def secrets_due_for_deletion(self, now: datetime) -> list[SecretRecord]: ...
+
+    def reset(self) -> None:
+        """Delete every secret and version (dev mode reset)."""
+        ...
+
+
+class SecretStore(Protocol):
+    """Opens transactions; a write transaction is serialised against other writers."""
+
+    def transaction(self, *, write: bool) -> AbstractContextManager[SecretsTransaction]: ...
+
+
+# Used by the service to give readers a stable "value of a version" view.
+StageMap = Mapping[str, str]

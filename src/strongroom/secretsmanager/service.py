@@ -1,0 +1,864 @@
+"""The Secrets Manager service: one method per operation, AWS semantics, values always encrypted."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from strongroom.clock import Clock
+from strongroom.context import CallContext
+from strongroom.crypto import aead, envelope
+from strongroom.errors import (
+    DecryptionFailure,
+    EncryptionFailure,
+    InvalidParameterException,
+    InvalidRequestException,
+    LimitExceededException,
+    ResourceExistsException,
+    ResourceNotFoundException,
+    ValidationException,
+)
+from strongroom.ids import (
+    Arn,
+    InvalidSecretName,
+    new_secret_arn,
+    tenant_of_secret_name,
+    validate_secret_name,
+)
+from strongroom.kms.key_directory import SECRETS_MANAGER_DEFAULT_ALIAS, KeyDirectory, KeyNotFound
+from strongroom.kms.keyring import CiphertextUnusable, KeyRing
+from strongroom.secretsmanager import listing, random_password, staging
+from strongroom.secretsmanager.ports import (
+    DuplicateName,
+    NewVersion,
+    SecretRecord,
+    SecretStore,
+    SecretsTransaction,
+    StaleRecord,
+    ValueKind,
+    VersionRecord,
+)
+from strongroom.secretsmanager.shapes import (
+    APIErrorType,
+    BatchGetSecretValueRequest,
+    BatchGetSecretValueResult,
+    CreateSecretRequest,
+    CreateSecretResult,
+    DeleteSecretRequest,
+    DeleteSecretResult,
+    DescribeSecretResult,
+    Empty,
+    Filter,
+    GetRandomPasswordRequest,
+    GetRandomPasswordResult,
+    GetSecretValueRequest,
+    ListSecretsRequest,
+    ListSecretsResult,
+    ListSecretVersionIdsRequest,
+    ListSecretVersionIdsResult,
+    PutSecretValueRequest,
+    PutSecretValueResult,
+    SecretIdRequest,
+    SecretListEntry,
+    SecretRef,
+    SecretValueEntry,
+    SecretVersionsListEntry,
+    Tag,
+    TagResourceRequest,
+    UntagResourceRequest,
+    UpdateSecretRequest,
+    UpdateSecretResult,
+    UpdateSecretVersionStageRequest,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_TAGS_PER_SECRET = 50
+MAX_VERSIONS_KEPT = 100
+VERSION_GRACE = timedelta(hours=24)
+MIN_RECOVERY_DAYS, MAX_RECOVERY_DAYS, DEFAULT_RECOVERY_DAYS = 7, 30, 30
+MAX_WRITE_ATTEMPTS = 8
+BATCH_DEFAULT_RESULTS = 20
+LIST_DEFAULT_RESULTS = 100
+
+NOT_FOUND = "Secrets Manager can't find the specified secret."
+MARKED_FOR_DELETION = (
+    "You can't perform this operation on the secret because it was marked for deletion."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SealedValue:
+    kind: ValueKind
+    encrypted_data_key: bytes
+    encrypted_value: bytes
+    kms_key_arn: str
+
+
+def _value_of(secret_string: str | None, secret_binary: bytes | None) -> tuple[ValueKind, bytes]:
+    if secret_string is not None and secret_binary is not None:
+        raise InvalidParameterException(
+            "You can't specify both a binary secret value and a string value in the same secret."
+        )
+    if secret_binary is not None:
+        return "binary", secret_binary
+    if secret_string is not None:
+        return "string", secret_string.encode("utf-8")
+    raise InvalidRequestException("You must provide either SecretString or SecretBinary.")
+
+
+def _check_tags(tags: tuple[Tag, ...]) -> None:
+    keys = [t.key for t in tags]
+    if len(set(keys)) != len(keys):
+        raise InvalidParameterException("You can't specify the same tag key more than once.")
+    for key in keys:
+        if key.lower().startswith("aws:"):
+            raise InvalidParameterException("Tag keys starting with 'aws:' are reserved.")
+
+
+def _check_version_id(value: str, member: str) -> None:
+    # AWS version ids are UUIDs in practice, but ClientRequestToken may be any 32-64 char
+    # string; refuse only characters that could never appear in a token we echo back.
+    if not value.isascii() or not value.isprintable():
+        raise ValidationException(
+            f"1 validation error detected: Value at '{member}' failed to satisfy constraint: "
+            "Member must contain only printable ASCII characters"
+        )
+
+
+class SecretsManagerService:
+    """AWS Secrets Manager operations (snake_case AWS names) over a transactional store."""
+
+    def __init__(
+        self,
+        store: SecretStore,
+        keys: KeyDirectory,
+        keyring: KeyRing,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._keys = keys
+        self._keyring = keyring
+        self._clock = clock
+
+    # -- plumbing -------------------------------------------------------------------
+
+    def _write(self, operation: Callable[[SecretsTransaction], T]) -> T:
+        """Run ``operation`` in a write transaction, retrying when a record went stale."""
+        for _ in range(MAX_WRITE_ATTEMPTS):
+            try:
+                with self._store.transaction(write=True) as tx:
+                    return operation(tx)
+            except StaleRecord:
+                continue
+        raise InvalidRequestException(
+            "The secret is being changed by another request; retry the operation."
+        )
+
+    @contextmanager
+    def _read(self) -> Iterator[SecretsTransaction]:
+        with self._store.transaction(write=False) as tx:
+            yield tx
+
+    def _resolve(self, tx: SecretsTransaction, ctx: CallContext, secret_id: str) -> SecretRecord:
+        """Find a secret by name, full ARN or partial ARN (without the random suffix)."""
+        if secret_id.startswith("arn:"):
+            arn = Arn.parse(secret_id)
+            if (
+                arn is None
+                or arn.service != "secretsmanager"
+                or arn.region != ctx.region
+                or arn.account != ctx.account_id
+                or arn.partition != ctx.partition
+                or not arn.resource.startswith("secret:")
+            ):
+                raise ResourceNotFoundException(NOT_FOUND)
+            found = tx.secret_by_arn(secret_id)
+            if found is None:
+                found = tx.secret_by_name(ctx.region, arn.resource[len("secret:") :])
+        else:
+            found = tx.secret_by_name(ctx.region, secret_id)
+        if found is None:
+            raise ResourceNotFoundException(NOT_FOUND)
+        return found
+
+    @staticmethod
+    def _require_live(secret: SecretRecord) -> None:
+        if secret.deleted_at is not None:
+            raise InvalidRequestException(MARKED_FOR_DELETION)
+
+    @staticmethod
+    def _encryption_context(
+        secret: SecretRecord | tuple[str, str], version_id: str
+    ) -> dict[str, str]:
+        arn, name = (secret.arn, secret.name) if isinstance(secret, SecretRecord) else secret
+        context = {"SecretARN": arn, "SecretVersionId": version_id}
+        tenant = tenant_of_secret_name(name)
+        if tenant is not None:
+            context["tenant_id"] = tenant
+        return context
+
+    def _seal(
+        self,
+        ctx: CallContext,
+        arn: str,
+        name: str,
+        kms_key_id: str | None,
+        version_id: str,
+        kind: ValueKind,
+        plaintext: bytes,
+    ) -> SealedValue:
+        try:
+            key = self._keys.resolve(
+                ctx.region, ctx.partition, kms_key_id or SECRETS_MANAGER_DEFAULT_ALIAS
+            )
+        except KeyNotFound as exc:
+            raise EncryptionFailure(
+                "Secrets Manager can't encrypt the secret value: the KMS key was not found."
+            ) from exc
+        context = self._encryption_context((arn, name), version_id)
+        data_key, wrapped = self._keyring.generate_data_key(key.key_id, context)
+        try:
+            sealed = envelope.seal_value(data_key, plaintext, context)
+        finally:
+            data_key.wipe()
+        return SealedValue(kind, wrapped, sealed, key.arn)
+
+    def _open(self, secret: SecretRecord, version: VersionRecord) -> bytes:
+        context = self._encryption_context(secret, version.version_id)
+        try:
+            data_key = self._keyring.decrypt_data_key(version.encrypted_data_key, context)
+        except CiphertextUnusable as exc:
+            raise DecryptionFailure(
+                "Secrets Manager can't decrypt the protected secret text using the KMS key."
+            ) from exc
+        try:
+            return envelope.open_value(data_key, version.encrypted_value, context)
+        except aead.AuthenticationFailed as exc:
+            raise DecryptionFailure(
+                "Secrets Manager can't decrypt the protected secret text using the KMS key."
+            ) from exc
+        finally:
+            data_key.wipe()
+
+    def _same_value(
+        self, secret: SecretRecord, version: VersionRecord, sealed_kind: ValueKind, plaintext: bytes
+    ) -> bool:
+        existing = self._open(secret, version)
+        same_kind = version.value_kind == sealed_kind
+        return hmac.compare_digest(existing, plaintext) and same_kind
+
+    def _prune_versions(self, tx: SecretsTransaction, secret_id: int, now: datetime) -> None:
+        """Keep at most 100 versions, never removing labelled ones or any under 24 hours old."""
+        versions = tx.versions(secret_id)
+        excess = len(versions) - MAX_VERSIONS_KEPT
+        if excess <= 0:
+            return
+        labelled = set(tx.stages(secret_id).values())
+        removable = sorted(
+            (
+                v
+                for v in versions
+                if v.version_id not in labelled and now - v.created_at >= VERSION_GRACE
+            ),
+            key=lambda v: v.created_at,
+        )
+        tx.delete_versions(secret_id, [v.version_id for v in removable[:excess]])
+
+    def _resolve_kms_reference(self, ctx: CallContext, kms_key_id: str | None) -> str | None:
+        if kms_key_id is None or kms_key_id == "":
+            return None
+        try:
+            self._keys.resolve(ctx.region, ctx.partition, kms_key_id)
+        except KeyNotFound as exc:
+            raise ResourceNotFoundException(
+                "Secrets Manager can't find the specified KMS key."
+            ) from exc
+        return kms_key_id
+
+    # -- operations -----------------------------------------------------------------
+
+    def create_secret(self, ctx: CallContext, request: CreateSecretRequest) -> CreateSecretResult:
+        try:
+            validate_secret_name(request.name)
+        except InvalidSecretName as exc:
+            raise ValidationException(str(exc)) from exc
+        if request.add_replica_regions or request.cross_account_primary_arn:
+            raise InvalidParameterException("Replication is not supported by this server.")
+        if request.type is not None:
+            raise InvalidParameterException("The Type parameter is not supported by this server.")
+        tags = request.tags or ()
+        _check_tags(tags)
+        if len(tags) > MAX_TAGS_PER_SECRET:
+            raise LimitExceededException(f"A secret can have at most {MAX_TAGS_PER_SECRET} tags.")
+        kms_key_id = self._resolve_kms_reference(ctx, request.kms_key_id)
+        has_value = request.secret_string is not None or request.secret_binary is not None
+        version_id = request.client_request_token or str(uuid.uuid4())
+        _check_version_id(version_id, "clientRequestToken")
+        arn = new_secret_arn(ctx.partition, ctx.region, ctx.account_id, request.name)
+        sealed: SealedValue | None = None
+        plaintext = b""
+        kind: ValueKind = "string"
+        if has_value:
+            kind, plaintext = _value_of(request.secret_string, request.secret_binary)
+            sealed = self._seal(ctx, arn, request.name, kms_key_id, version_id, kind, plaintext)
+
+        def run(tx: SecretsTransaction) -> CreateSecretResult:
+            now = self._clock.now()
+            existing = tx.secret_by_name(ctx.region, request.name)
+            if existing is not None:
+                return self._create_retry(tx, existing, version_id, has_value, kind, plaintext)
+            try:
+                secret = tx.insert_secret(
+                    arn=arn,
+                    name=request.name,
+                    region=ctx.region,
+                    created_at=now,
+                    description=request.description,
+                    kms_key_id=kms_key_id,
+                    tenant=tenant_of_secret_name(request.name),
+                    tags=[(t.key, t.value) for t in tags],
+                )
+            except DuplicateName as exc:
+                raise StaleRecord from exc
+            if sealed is None:
+                return CreateSecretResult(arn=secret.arn, name=secret.name, version_id=None)
+            tx.insert_version(
+                secret.id,
+                NewVersion(
+                    version_id=version_id,
+                    created_at=now,
+                    kms_key_arn=sealed.kms_key_arn,
+                    value_kind=sealed.kind,
+                    encrypted_data_key=sealed.encrypted_data_key,
+                    encrypted_value=sealed.encrypted_value,
+                ),
+            )
+            tx.set_stage(secret.id, staging.AWSCURRENT, version_id)
+            return CreateSecretResult(arn=secret.arn, name=secret.name, version_id=version_id)
+
+        return self._write(run)
+
+    def _create_retry(
+        self,
+        tx: SecretsTransaction,
+        existing: SecretRecord,
+        version_id: str,
+        has_value: bool,
+        kind: ValueKind,
+        plaintext: bytes,
+    ) -> CreateSecretResult:
+        """A CreateSecret for a name that exists succeeds only as a retry of the same call."""
+        if existing.deleted_at is not None:
+            raise InvalidRequestException(
+                "You can't create this secret because a secret with this name is already "
+                "scheduled for deletion."
+            )
+        version = tx.version(existing.id, version_id) if has_value else None
+        if version is not None and self._same_value(existing, version, kind, plaintext):
+            return CreateSecretResult(arn=existing.arn, name=existing.name, version_id=version_id)
+        raise ResourceExistsException(
+            f"The operation failed because the secret {existing.name} already exists."
+        )
+
+    def get_secret_value(
+        self, ctx: CallContext, request: GetSecretValueRequest
+    ) -> SecretValueEntry:
+        with self._read() as tx:
+            secret = self._resolve(tx, ctx, request.secret_id)
+            entry, version = self._current_value(
+                tx, secret, request.version_id, request.version_stage
+            )
+        self._note_access(secret, version)
+        return entry
+
+    def _current_value(
+        self,
+        tx: SecretsTransaction,
+        secret: SecretRecord,
+        version_id: str | None,
+        version_stage: str | None,
+    ) -> tuple[SecretValueEntry, VersionRecord]:
+        self._require_live(secret)
+        stages = tx.stages(secret.id)
+        if version_id is None:
+            stage = version_stage or staging.AWSCURRENT
+            version_id = stages.get(stage)
+            if version_id is None:
+                raise ResourceNotFoundException(
+                    "Secrets Manager can't find the specified secret value for staging label: "
+                    f"{stage}"
+                )
+        elif version_stage is not None and stages.get(version_stage) != version_id:
+            raise ResourceNotFoundException(
+                "Secrets Manager can't find the specified secret value for VersionId: "
+                f"{version_id} and staging label: {version_stage}"
+            )
+        version = tx.version(secret.id, version_id)
+        if version is None:
+            raise ResourceNotFoundException(
+                f"Secrets Manager can't find the specified secret value for VersionId: {version_id}"
+            )
+        plaintext = self._open(secret, version)
+        labels = staging.labels_by_version(stages).get(version_id, ())
+        if version.value_kind == "string":
+            value_string: str | None = plaintext.decode("utf-8")
+            value_binary: bytes | None = None
+        else:
+            value_string, value_binary = None, plaintext
+        entry = SecretValueEntry(
+            arn=secret.arn,
+            name=secret.name,
+            version_id=version_id,
+            version_stages=labels,
+            created_date=version.created_at,
+            secret_string=value_string,
+            secret_binary=value_binary,
+        )
+        return entry, version
+
+    def _note_access(self, secret: SecretRecord, version: VersionRecord) -> None:
+        """LastAccessedDate is a day, as on AWS; so this writes at most once a day a secret."""
+        now = self._clock.now()
+        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        if secret.last_accessed_at == today and version.last_accessed_at == today:
+            return
+        with self._store.transaction(write=True) as tx:
+            tx.record_access(secret.id, version.version_id, today)
+
+    def batch_get_secret_value(
+        self, ctx: CallContext, request: BatchGetSecretValueRequest
+    ) -> BatchGetSecretValueResult:
+        if (request.secret_id_list is None) == (request.filters is None):
+            raise InvalidParameterException("Specify either SecretIdList or Filters, but not both.")
+        values: list[SecretValueEntry] = []
+        errors: list[APIErrorType] = []
+        accessed: list[tuple[SecretRecord, VersionRecord]] = []
+        next_token: str | None = None
+        with self._read() as tx:
+            if request.secret_id_list is not None:
+                if request.max_results is not None or request.next_token is not None:
+                    raise InvalidParameterException(
+                        "MaxResults and NextToken can be used only with Filters."
+                    )
+                targets: list[tuple[str, SecretRecord | None]] = []
+                for secret_id in request.secret_id_list:
+                    try:
+                        targets.append((secret_id, self._resolve(tx, ctx, secret_id)))
+                    except ResourceNotFoundException as exc:
+                        errors.append(APIErrorType(secret_id, exc.code, exc.message))
+                        targets.append((secret_id, None))
+            else:
+                filters = request.filters or ()
+                listing.validate_filters(filters)
+                page, next_token = self._page(
+                    tx,
+                    ctx,
+                    filters,
+                    include_deleted=False,
+                    sort_by=None,
+                    sort_order=None,
+                    max_results=request.max_results or BATCH_DEFAULT_RESULTS,
+                    token=request.next_token,
+                    purpose="batch",
+                )
+                targets = [(s.name, s) for s in page]
+            for secret_id, secret in targets:
+                if secret is None:
+                    continue
+                try:
+                    entry, version = self._current_value(tx, secret, None, None)
+                except (
+                    ResourceNotFoundException,
+                    InvalidRequestException,
+                    DecryptionFailure,
+                ) as exc:
+                    errors.append(APIErrorType(secret_id, exc.code, exc.message))
+                    continue
+                values.append(entry)
+                accessed.append((secret, version))
+        for secret, version in accessed:
+            self._note_access(secret, version)
+        return BatchGetSecretValueResult(tuple(values), tuple(errors), next_token)
+
+    def put_secret_value(
+        self, ctx: CallContext, request: PutSecretValueRequest
+    ) -> PutSecretValueResult:
+        kind, plaintext = _value_of(request.secret_string, request.secret_binary)
+        version_id = request.client_request_token or str(uuid.uuid4())
+        _check_version_id(version_id, "clientRequestToken")
+        labels = tuple(request.version_stages or (staging.AWSCURRENT,))
+        if len(set(labels)) != len(labels):
+            raise InvalidParameterException("VersionStages can't contain the same label twice.")
+        with self._read() as tx:
+            secret = self._resolve(tx, ctx, request.secret_id)
+        self._require_live(secret)
+        sealed = self._seal(
+            ctx, secret.arn, secret.name, secret.kms_key_id, version_id, kind, plaintext
+        )
+
+        def run(tx: SecretsTransaction) -> PutSecretValueResult:
+            current = self._resolve(tx, ctx, request.secret_id)
+            self._require_live(current)
+            if current.arn != secret.arn:
+                raise StaleRecord  # deleted and re-created under the same name meanwhile
+            existing = tx.version(current.id, version_id)
+            if existing is not None:
+                if not self._same_value(current, existing, kind, plaintext):
+                    raise ResourceExistsException(
+                        "You can't modify an existing version, you can only create a new version."
+                    )
+                labels_now = staging.labels_by_version(tx.stages(current.id)).get(version_id, ())
+                return PutSecretValueResult(current.arn, current.name, version_id, labels_now)
+            now = self._clock.now()
+            tx.bump(current, changed_at=now)
+            tx.insert_version(
+                current.id,
+                NewVersion(
+                    version_id=version_id,
+                    created_at=now,
+                    kms_key_arn=sealed.kms_key_arn,
+                    value_kind=sealed.kind,
+                    encrypted_data_key=sealed.encrypted_data_key,
+                    encrypted_value=sealed.encrypted_value,
+                ),
+            )
+            stages = tx.stages(current.id)
+            changes = staging.attach(stages, version_id, labels)
+            staging.apply(stages, changes)
+            for label, target in changes.items():
+                tx.set_stage(current.id, label, target)
+            self._prune_versions(tx, current.id, now)
+            return PutSecretValueResult(
+                current.arn, current.name, version_id, tuple(sorted(labels))
+            )
+
+        return self._write(run)
+
+    def update_secret(self, ctx: CallContext, request: UpdateSecretRequest) -> UpdateSecretResult:
+        if request.type is not None:
+            raise InvalidParameterException("The Type parameter is not supported by this server.")
+        has_value = request.secret_string is not None or request.secret_binary is not None
+        new_key = self._resolve_kms_reference(ctx, request.kms_key_id)
+        with self._read() as tx:
+            secret = self._resolve(tx, ctx, request.secret_id)
+        self._require_live(secret)
+        version_id: str | None = None
+        sealed: SealedValue | None = None
+        kind: ValueKind = "string"
+        plaintext = b""
+        if has_value:
+            kind, plaintext = _value_of(request.secret_string, request.secret_binary)
+            version_id = request.client_request_token or str(uuid.uuid4())
+            _check_version_id(version_id, "clientRequestToken")
+            key_for_value = new_key if request.kms_key_id is not None else secret.kms_key_id
+            sealed = self._seal(
+                ctx, secret.arn, secret.name, key_for_value, version_id, kind, plaintext
+            )
+
+        def run(tx: SecretsTransaction) -> UpdateSecretResult:
+            current = self._resolve(tx, ctx, request.secret_id)
+            self._require_live(current)
+            if current.arn != secret.arn:
+                raise StaleRecord
+            now = self._clock.now()
+            fields: dict[str, object] = {}
+            if request.description is not None:
+                fields["description"] = request.description
+            if request.kms_key_id is not None:
+                fields["kms_key_id"] = new_key
+            # The compare-and-set comes first: it is what serialises concurrent writers.
+            tx.bump(current, changed_at=now, **fields)
+            if sealed is not None and version_id is not None:
+                existing = tx.version(current.id, version_id)
+                if existing is not None:
+                    if not self._same_value(current, existing, kind, plaintext):
+                        raise ResourceExistsException(
+                            "You can't modify an existing version, you can only create a new "
+                            "version."
+                        )
+                    return UpdateSecretResult(current.arn, current.name, version_id)
+                tx.insert_version(
+                    current.id,
+                    NewVersion(
+                        version_id=version_id,
+                        created_at=now,
+                        kms_key_arn=sealed.kms_key_arn,
+                        value_kind=sealed.kind,
+                        encrypted_data_key=sealed.encrypted_data_key,
+                        encrypted_value=sealed.encrypted_value,
+                    ),
+                )
+                stages = tx.stages(current.id)
+                for label, target in staging.attach(
+                    stages, version_id, [staging.AWSCURRENT]
+                ).items():
+                    tx.set_stage(current.id, label, target)
+                self._prune_versions(tx, current.id, now)
+            return UpdateSecretResult(current.arn, current.name, version_id)
+
+        return self._write(run)
+
+    def update_secret_version_stage(
+        self, ctx: CallContext, request: UpdateSecretVersionStageRequest
+    ) -> SecretRef:
+        def run(tx: SecretsTransaction) -> SecretRef:
+            secret = self._resolve(tx, ctx, request.secret_id)
+            self._require_live(secret)
+            for member, version_id in (
+                ("RemoveFromVersionId", request.remove_from_version_id),
+                ("MoveToVersionId", request.move_to_version_id),
+            ):
+                if version_id is not None and tx.version(secret.id, version_id) is None:
+                    raise InvalidParameterException(
+                        f"The {member} {version_id} doesn't exist for this secret."
+                    )
+            stages = tx.stages(secret.id)
+            changes = staging.move(
+                stages,
+                request.version_stage,
+                remove_from=request.remove_from_version_id,
+                move_to=request.move_to_version_id,
+            )
+            staging.apply(stages, changes)
+            if changes:
+                tx.bump(secret, changed_at=self._clock.now())
+                for label, target in changes.items():
+                    tx.set_stage(secret.id, label, target)
+            return SecretRef(secret.arn, secret.name)
+
+        return self._write(run)
+
+    def describe_secret(self, ctx: CallContext, request: SecretIdRequest) -> DescribeSecretResult:
+        with self._read() as tx:
+            secret = self._resolve(tx, ctx, request.secret_id)
+            stages = tx.stages(secret.id)
+        return DescribeSecretResult(
+            arn=secret.arn,
+            name=secret.name,
+            created_date=secret.created_at,
+            last_changed_date=secret.last_changed_at,
+            version_ids_to_stages=staging.labels_by_version(stages),
+            description=secret.description,
+            kms_key_id=secret.kms_key_id,
+            last_accessed_date=secret.last_accessed_at,
+            deleted_date=secret.deleted_at,
+            tags=tuple(Tag(k, v) for k, v in secret.tags) if secret.tags else None,
+        )
+
+    def _page(
+        self,
+        tx: SecretsTransaction,
+        ctx: CallContext,
+        filters: tuple[Filter, ...],
+        *,
+        include_deleted: bool,
+        sort_by: str | None,
+        sort_order: str | None,
+        max_results: int,
+        token: str | None,
+        purpose: str,
+    ) -> tuple[list[SecretRecord], str | None]:
+        fingerprint = listing.query_fingerprint(
+            purpose,
+            ctx.region,
+            [(f.key, list(f.values)) for f in filters],
+            include_deleted,
+            sort_by,
+            sort_order,
+        )
+        offset = listing.decode_token(token, fingerprint)
+        candidates = [
+            s
+            for s in tx.secrets_in_region(ctx.region)
+            if (include_deleted or s.deleted_at is None) and listing.matches(s, filters)
+        ]
+        ordered = listing.sort_secrets(candidates, sort_by, sort_order)
+        page = ordered[offset : offset + max_results]
+        end = offset + len(page)
+        next_token = listing.encode_token(end, fingerprint) if end < len(ordered) else None
+        return page, next_token
+
+    def list_secrets(self, ctx: CallContext, request: ListSecretsRequest) -> ListSecretsResult:
+        filters = request.filters or ()
+        listing.validate_filters(filters)
+        with self._read() as tx:
+            page, next_token = self._page(
+                tx,
+                ctx,
+                filters,
+                include_deleted=bool(request.include_planned_deletion),
+                sort_by=request.sort_by,
+                sort_order=request.sort_order,
+                max_results=request.max_results or LIST_DEFAULT_RESULTS,
+                token=request.next_token,
+                purpose="list",
+            )
+            stages = tx.stages_of_secrets([s.id for s in page])
+        entries = tuple(
+            SecretListEntry(
+                arn=s.arn,
+                name=s.name,
+                created_date=s.created_at,
+                last_changed_date=s.last_changed_at,
+                secret_versions_to_stages=staging.labels_by_version(stages.get(s.id, {})),
+                description=s.description,
+                kms_key_id=s.kms_key_id,
+                last_accessed_date=s.last_accessed_at,
+                deleted_date=s.deleted_at,
+                tags=tuple(Tag(k, v) for k, v in s.tags) if s.tags else None,
+            )
+            for s in page
+        )
+        return ListSecretsResult(entries, next_token)
+
+    def list_secret_version_ids(
+        self, ctx: CallContext, request: ListSecretVersionIdsRequest
+    ) -> ListSecretVersionIdsResult:
+        with self._read() as tx:
+            secret = self._resolve(tx, ctx, request.secret_id)
+            versions = tx.versions(secret.id)
+            labels = staging.labels_by_version(tx.stages(secret.id))
+        if not request.include_deprecated:
+            versions = [v for v in versions if v.version_id in labels]
+        versions.sort(key=lambda v: (v.created_at, v.version_id), reverse=True)
+        fingerprint = listing.query_fingerprint("versions", secret.arn, request.include_deprecated)
+        offset = listing.decode_token(request.next_token, fingerprint)
+        limit = request.max_results or LIST_DEFAULT_RESULTS
+        page = versions[offset : offset + limit]
+        end = offset + len(page)
+        return ListSecretVersionIdsResult(
+            versions=tuple(
+                SecretVersionsListEntry(
+                    version_id=v.version_id,
+                    version_stages=labels.get(v.version_id, ()),
+                    created_date=v.created_at,
+                    last_accessed_date=v.last_accessed_at,
+                    kms_key_ids=(v.kms_key_arn,),
+                )
+                for v in page
+            ),
+            arn=secret.arn,
+            name=secret.name,
+            next_token=listing.encode_token(end, fingerprint) if end < len(versions) else None,
+        )
+
+    def delete_secret(self, ctx: CallContext, request: DeleteSecretRequest) -> DeleteSecretResult:
+        force = bool(request.force_delete_without_recovery)
+        if force and request.recovery_window_in_days is not None:
+            raise InvalidParameterException(
+                "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays."
+            )
+        days = request.recovery_window_in_days
+        if days is None:
+            days = DEFAULT_RECOVERY_DAYS
+        if not force and not MIN_RECOVERY_DAYS <= days <= MAX_RECOVERY_DAYS:
+            raise InvalidParameterException(
+                "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive)."
+            )
+
+        def run(tx: SecretsTransaction) -> DeleteSecretResult:
+            secret = self._resolve(tx, ctx, request.secret_id)
+            now = self._clock.now()
+            if force:
+                tx.delete_secret(secret.id)
+                return DeleteSecretResult(secret.arn, secret.name, now)
+            if secret.deleted_at is not None:
+                raise InvalidRequestException(MARKED_FOR_DELETION)
+            deletion_date = now + timedelta(days=days)
+            tx.bump(secret, changed_at=None, deleted_at=now, deletion_date=deletion_date)
+            return DeleteSecretResult(secret.arn, secret.name, deletion_date)
+
+        return self._write(run)
+
+    def restore_secret(self, ctx: CallContext, request: SecretIdRequest) -> SecretRef:
+        def run(tx: SecretsTransaction) -> SecretRef:
+            secret = self._resolve(tx, ctx, request.secret_id)
+            if secret.deleted_at is not None:
+                tx.bump(secret, changed_at=self._clock.now(), deleted_at=None, deletion_date=None)
+            return SecretRef(secret.arn, secret.name)
+
+        return self._write(run)
+
+    def tag_resource(self, ctx: CallContext, request: TagResourceRequest) -> Empty:
+        _check_tags(request.tags)
+
+        def run(tx: SecretsTransaction) -> Empty:
+            secret = self._resolve(tx, ctx, request.secret_id)
+            self._require_live(secret)
+            merged = dict(secret.tags)
+            merged.update((t.key, t.value) for t in request.tags)
+            if len(merged) > MAX_TAGS_PER_SECRET:
+                raise LimitExceededException(
+                    f"A secret can have at most {MAX_TAGS_PER_SECRET} tags."
+                )
+            tx.bump(secret, changed_at=self._clock.now())
+            tx.replace_tags(secret.id, list(merged.items()))
+            return Empty()
+
+        return self._write(run)
+
+    def untag_resource(self, ctx: CallContext, request: UntagResourceRequest) -> Empty:
+        def run(tx: SecretsTransaction) -> Empty:
+            secret = self._resolve(tx, ctx, request.secret_id)
+            self._require_live(secret)
+            removed = set(request.tag_keys)
+            kept = [(k, v) for k, v in secret.tags if k not in removed]
+            if len(kept) != len(secret.tags):
+                tx.bump(secret, changed_at=self._clock.now())
+                tx.replace_tags(secret.id, kept)
+            return Empty()
+
+        return self._write(run)
+
+    def get_random_password(
+        self, ctx: CallContext, request: GetRandomPasswordRequest
+    ) -> GetRandomPasswordResult:
+        del ctx  # the password depends on nothing about the caller
+        length = request.password_length
+        return GetRandomPasswordResult(
+            random_password.generate(
+                random_password.DEFAULT_LENGTH if length is None else length,
+                exclude_characters=request.exclude_characters or "",
+                exclude_numbers=bool(request.exclude_numbers),
+                exclude_punctuation=bool(request.exclude_punctuation),
+                exclude_uppercase=bool(request.exclude_uppercase),
+                exclude_lowercase=bool(request.exclude_lowercase),
+                include_space=bool(request.include_space),
+                require_each_included_type=request.require_each_included_type is not False,
+            )
+        )
+
+    # -- background and administrative ------------------------------------------------
+
+    def purge_expired_deletions(self) -> int:
+        """Delete for good every secret whose recovery window has ended; returns how many."""
+        now = self._clock.now()
+        with self._read() as tx:
+            due = tx.secrets_due_for_deletion(now)
+        purged = 0
+        for secret in due:
+
+            def run(tx: SecretsTransaction, secret: SecretRecord = secret) -> None:
+                current = tx.secret_by_arn(secret.arn)
+                if current is None or current.deletion_date is None or current.deletion_date > now:
+                    return  # restored or already purged meanwhile
+                tx.delete_secret(current.id)
+
+            self._write(run)
+            purged += 1
+            log.info("purged secret after its recovery window", extra={"arn": secret.arn})
+        return purged
+
+    def reset(self) -> None:
+        """Delete every secret (dev mode only; the edge checks the mode)."""
+        with self._store.transaction(write=True) as tx:
+            tx.reset()

@@ -1,0 +1,85 @@
+"""Typed settings: defaults, a TOML file, STRONGROOM_* variables and flags (via the CLI)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from strongroom.ids import is_valid_account_id, is_valid_region
+
+DEV_ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_PORT = 8900
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message says which."""
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("strongroom", appauthor=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything bootstrap needs; built and checked once, then passed around read-only."""
+
+    dev: bool
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    account_id: str = DEV_ACCOUNT_ID
+    region: str = DEFAULT_REGION
+    # Production serves only these regions (plus ``region``); dev serves any region.
+    regions: tuple[str, ...] = ()
+    data_url: str | None = None
+    keystore_url: str | None = None
+    root_key_file: Path | None = None
+    root_key_env: str | None = None
+    root_access_key_id: str | None = None
+    root_secret_access_key: str | None = field(default=None, repr=False)
+    reaper_interval_seconds: float = 60.0
+    max_body_bytes: int = 1024 * 1024
+
+    def __post_init__(self) -> None:
+        if not is_valid_account_id(self.account_id):
+            raise SettingsError("account id must be 12 digits")
+        for region in (self.region, *self.regions):
+            if not is_valid_region(region):
+                raise SettingsError(f"not a region name: {region!r}")
+        if not 0 < self.port < 65536:
+            raise SettingsError("port must be between 1 and 65535")
+        if (self.root_access_key_id is None) != (self.root_secret_access_key is None):
+            raise SettingsError(
+                "give both --root-access-key-id and --root-secret-access-key, or neither"
+            )
+        if self.root_access_key_id is not None and not (
+            16 <= len(self.root_access_key_id) <= 128 and self.root_access_key_id.isalnum()
+        ):
+            raise SettingsError("root access key id must be 16-128 letters and digits")
+        if self.root_secret_access_key is not None and len(self.root_secret_access_key) < 16:
+            raise SettingsError("root secret access key must be at least 16 characters")
+        if not self.dev and self.root_key_file is None and self.root_key_env is None:
+            raise SettingsError(
+                "production mode needs a root key: --root-key-file or --root-key-env "
+                "(or run with --dev for a development server)"
+            )
+
+    @property
+    def served_regions(self) -> frozenset[str]:
+        return frozenset((self.region, *self.regions))
+
+    def region_allowed(self, region: str) -> bool:
+        if self.dev:
+            return is_valid_region(region)
+        return region in self.served_regions
+
+    @property
+    def resolved_data_url(self) -> str:
+        return self.data_url or f"sqlite+pysqlite:///{self.data_dir / 'data.db'}"
+
+    @property
+    def resolved_keystore_url(self) -> str:
+        return self.keystore_url or f"sqlite+pysqlite:///{self.data_dir / 'keystore.db'}"

@@ -1,0 +1,1 @@
+"""Alembic migrations: one script directory per database (data, keystore)."""

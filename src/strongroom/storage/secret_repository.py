@@ -1,0 +1,295 @@
+"""Secrets, versions, labels and tags in SQL: the SecretStore the Secrets Manager service uses."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from strongroom.secretsmanager.ports import (
+    DuplicateName,
+    NewVersion,
+    SecretRecord,
+    StaleRecord,
+    ValueKind,
+    VersionRecord,
+)
+from strongroom.storage import engines
+from strongroom.storage.schema import secret_stages, secret_tags, secret_versions, secrets
+
+_SECRET_COLUMNS = (
+    secrets.c.id,
+    secrets.c.arn,
+    secrets.c.name,
+    secrets.c.region,
+    secrets.c.created_at,
+    secrets.c.last_changed_at,
+    secrets.c.row_version,
+    secrets.c.description,
+    secrets.c.kms_key_id,
+    secrets.c.last_accessed_at,
+    secrets.c.deleted_at,
+    secrets.c.deletion_date,
+    secrets.c.tenant,
+)
+_SELECT_SECRET = select(*_SECRET_COLUMNS)
+_UPDATABLE = frozenset(
+    {"description", "kms_key_id", "deleted_at", "deletion_date", "last_accessed_at"}
+)
+
+
+def _secret(row: Any, tags: tuple[tuple[str, str], ...]) -> SecretRecord:
+    return SecretRecord(
+        id=row.id,
+        arn=row.arn,
+        name=row.name,
+        region=row.region,
+        created_at=row.created_at,
+        last_changed_at=row.last_changed_at,
+        row_version=row.row_version,
+        description=row.description,
+        kms_key_id=row.kms_key_id,
+        last_accessed_at=row.last_accessed_at,
+        deleted_at=row.deleted_at,
+        deletion_date=row.deletion_date,
+        tenant=row.tenant,
+        tags=tags,
+    )
+
+
+def _version(row: Any) -> VersionRecord:
+    return VersionRecord(
+        secret_id=row.secret_id,
+        version_id=row.version_id,
+        created_at=row.created_at,
+        kms_key_arn=row.kms_key_arn,
+        value_kind=cast(ValueKind, row.value_kind),
+        encrypted_data_key=row.encrypted_data_key,
+        encrypted_value=row.encrypted_value,
+        last_accessed_at=row.last_accessed_at,
+    )
+
+
+class SqlSecretsTransaction:
+    """SecretsTransaction on one open SQL connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def _tags(self, secret_id: int) -> tuple[tuple[str, str], ...]:
+        rows = self._c.execute(
+            select(secret_tags.c.key, secret_tags.c.value)
+            .where(secret_tags.c.secret_id == secret_id)
+            .order_by(secret_tags.c.position)
+        )
+        return tuple((r.key, r.value) for r in rows)
+
+    def _one(self, condition: Any) -> SecretRecord | None:
+        row = self._c.execute(_SELECT_SECRET.where(condition)).first()
+        return None if row is None else _secret(row, self._tags(row.id))
+
+    def secret_by_name(self, region: str, name: str) -> SecretRecord | None:
+        return self._one(and_(secrets.c.region == region, secrets.c.name == name))
+
+    def secret_by_arn(self, arn: str) -> SecretRecord | None:
+        return self._one(secrets.c.arn == arn)
+
+    def secrets_in_region(self, region: str) -> Iterator[SecretRecord]:
+        tags: dict[int, list[tuple[str, str]]] = {}
+        tag_rows = self._c.execute(
+            select(secret_tags.c.secret_id, secret_tags.c.key, secret_tags.c.value)
+            .join(secrets, secrets.c.id == secret_tags.c.secret_id)
+            .where(secrets.c.region == region)
+            .order_by(secret_tags.c.secret_id, secret_tags.c.position)
+        )
+        for r in tag_rows:
+            tags.setdefault(r.secret_id, []).append((r.key, r.value))
+        for row in self._c.execute(_SELECT_SECRET.where(secrets.c.region == region)):
+            yield _secret(row, tuple(tags.get(row.id, ())))
+
+    def insert_secret(
+        self,
+        *,
+        arn: str,
+        name: str,
+        region: str,
+        created_at: datetime,
+        description: str | None,
+        kms_key_id: str | None,
+        tenant: str | None,
+        tags: Sequence[tuple[str, str]],
+    ) -> SecretRecord:
+        try:
+            with self._c.begin_nested():
+                secret_id = self._c.execute(
+                    insert(secrets)
+                    .values(
+                        arn=arn,
+                        name=name,
+                        region=region,
+                        created_at=created_at,
+                        last_changed_at=created_at,
+                        description=description,
+                        kms_key_id=kms_key_id,
+                        tenant=tenant,
+                        row_version=1,
+                    )
+                    .returning(secrets.c.id)
+                ).scalar_one()
+        except IntegrityError as exc:
+            raise DuplicateName(name) from exc
+        self.replace_tags(secret_id, tags)
+        found = self._one(secrets.c.id == secret_id)
+        assert found is not None  # noqa: S101 - inserted above in this transaction
+        return found
+
+    def bump(self, secret: SecretRecord, *, changed_at: datetime | None, **fields: object) -> None:
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        values: dict[str, object] = dict(fields)
+        values["row_version"] = secret.row_version + 1
+        if changed_at is not None:
+            values["last_changed_at"] = changed_at
+        result = self._c.execute(
+            update(secrets)
+            .where(and_(secrets.c.id == secret.id, secrets.c.row_version == secret.row_version))
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise StaleRecord(secret.arn)
+
+    def replace_tags(self, secret_id: int, tags: Sequence[tuple[str, str]]) -> None:
+        self._c.execute(delete(secret_tags).where(secret_tags.c.secret_id == secret_id))
+        if tags:
+            self._c.execute(
+                insert(secret_tags),
+                [
+                    {"secret_id": secret_id, "key": k, "value": v, "position": i}
+                    for i, (k, v) in enumerate(tags)
+                ],
+            )
+
+    def delete_secret(self, secret_id: int) -> None:
+        # Children first: SQLite enforces cascades only with foreign_keys=ON, and being
+        # explicit keeps the behaviour identical on every engine.
+        self._c.execute(delete(secret_stages).where(secret_stages.c.secret_id == secret_id))
+        self._c.execute(delete(secret_versions).where(secret_versions.c.secret_id == secret_id))
+        self._c.execute(delete(secret_tags).where(secret_tags.c.secret_id == secret_id))
+        self._c.execute(delete(secrets).where(secrets.c.id == secret_id))
+
+    def versions(self, secret_id: int) -> list[VersionRecord]:
+        rows = self._c.execute(
+            select(secret_versions).where(secret_versions.c.secret_id == secret_id)
+        )
+        return [_version(r) for r in rows]
+
+    def version(self, secret_id: int, version_id: str) -> VersionRecord | None:
+        row = self._c.execute(
+            select(secret_versions).where(
+                and_(
+                    secret_versions.c.secret_id == secret_id,
+                    secret_versions.c.version_id == version_id,
+                )
+            )
+        ).first()
+        return None if row is None else _version(row)
+
+    def insert_version(self, secret_id: int, version: NewVersion) -> None:
+        self._c.execute(
+            insert(secret_versions).values(
+                secret_id=secret_id,
+                version_id=version.version_id,
+                created_at=version.created_at,
+                kms_key_arn=version.kms_key_arn,
+                value_kind=version.value_kind,
+                encrypted_data_key=version.encrypted_data_key,
+                encrypted_value=version.encrypted_value,
+            )
+        )
+
+    def delete_versions(self, secret_id: int, version_ids: Sequence[str]) -> None:
+        if version_ids:
+            self._c.execute(
+                delete(secret_versions).where(
+                    and_(
+                        secret_versions.c.secret_id == secret_id,
+                        secret_versions.c.version_id.in_(list(version_ids)),
+                    )
+                )
+            )
+
+    def stages(self, secret_id: int) -> dict[str, str]:
+        rows = self._c.execute(
+            select(secret_stages.c.stage, secret_stages.c.version_id).where(
+                secret_stages.c.secret_id == secret_id
+            )
+        )
+        return {r.stage: r.version_id for r in rows}
+
+    def stages_of_secrets(self, secret_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+        out: dict[int, dict[str, str]] = {}
+        if not secret_ids:
+            return out
+        rows = self._c.execute(
+            select(secret_stages).where(secret_stages.c.secret_id.in_(list(secret_ids)))
+        )
+        for r in rows:
+            out.setdefault(r.secret_id, {})[r.stage] = r.version_id
+        return out
+
+    def set_stage(self, secret_id: int, stage: str, version_id: str | None) -> None:
+        where = and_(secret_stages.c.secret_id == secret_id, secret_stages.c.stage == stage)
+        if version_id is None:
+            self._c.execute(delete(secret_stages).where(where))
+            return
+        moved = self._c.execute(update(secret_stages).where(where).values(version_id=version_id))
+        if moved.rowcount == 0:
+            self._c.execute(
+                insert(secret_stages).values(
+                    secret_id=secret_id, stage=stage, version_id=version_id
+                )
+            )
+
+    def record_access(self, secret_id: int, version_id: str, day: datetime) -> None:
+        self._c.execute(
+            update(secrets).where(secrets.c.id == secret_id).values(last_accessed_at=day)
+        )
+        self._c.execute(
+            update(secret_versions)
+            .where(
+                and_(
+                    secret_versions.c.secret_id == secret_id,
+                    secret_versions.c.version_id == version_id,
+                )
+            )
+            .values(last_accessed_at=day)
+        )
+
+    def secrets_due_for_deletion(self, now: datetime) -> list[SecretRecord]:
+        rows = self._c.execute(
+            _SELECT_SECRET.where(
+                and_(secrets.c.deletion_date.is_not(None), secrets.c.deletion_date <= now)
+            )
+        )
+        return [_secret(r, ()) for r in rows]
+
+    def reset(self) -> None:
+        for table in (secret_stages, secret_versions, secret_tags, secrets):
+            self._c.execute(delete(table))
+
+
+class SqlSecretStore:
+    """SecretStore over an engine; one SQL transaction per service transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[SqlSecretsTransaction]:
+        with engines.transaction(self._engine, write=write) as connection:
+            yield SqlSecretsTransaction(connection)
