@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from strongroom.clock import Clock, SystemClock
 from strongroom.context import Principal
+from strongroom.crypto.key_material import KeyMaterial
 from strongroom.crypto.root_key_providers import (
     DevRootKeyProvider,
     EnvRootKeyProvider,
@@ -81,6 +82,22 @@ def build(settings: Settings, clock: Clock | None = None) -> Application:
 
     data_engine = engines.create(settings.resolved_data_url)
     keystore_engine = engines.create(settings.resolved_keystore_url)
+    try:
+        return _assemble(settings, clock, provider, root_key, data_engine, keystore_engine)
+    except BaseException:
+        data_engine.dispose()
+        keystore_engine.dispose()
+        raise
+
+
+def _assemble(
+    settings: Settings,
+    clock: Clock,
+    provider: RootKeyProvider,
+    root_key: KeyMaterial,
+    data_engine: Engine,
+    keystore_engine: Engine,
+) -> Application:
     migrate.upgrade(data_engine, "data")
     migrate.upgrade(keystore_engine, "keystore")
 

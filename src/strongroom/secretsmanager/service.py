@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hmac
 import logging
+import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -153,12 +155,13 @@ class SecretsManagerService:
 
     def _write(self, operation: Callable[[SecretsTransaction], T]) -> T:
         """Run ``operation`` in a write transaction, retrying when a record went stale."""
-        for _ in range(MAX_WRITE_ATTEMPTS):
+        for attempt in range(MAX_WRITE_ATTEMPTS):
             try:
                 with self._store.transaction(write=True) as tx:
                     return operation(tx)
             except StaleRecord:
-                continue
+                # Jittered backoff so that racing writers spread out.
+                time.sleep(secrets.randbelow(1000) / 1_000_000 * (2**attempt))
         raise InvalidRequestException(
             "The secret is being changed by another request; retry the operation."
         )

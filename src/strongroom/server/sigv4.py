@@ -216,12 +216,15 @@ class SigV4Verifier:
 
     Checks run in this order, and the first failure is raised:
 
-    1. Authorization present and parseable (MissingAuthenticationTokenException,
-       IncompleteSignatureException): one ``Authorization`` header, no query-string auth
-       parameters, the header grammar of :func:`parse_authorization`, an ``X-Amz-Date`` header.
+    1. Authorization present and parseable: an ``Authorization`` header, else
+       MissingAuthenticationTokenException; then IncompleteSignatureException for a second
+       ``Authorization`` header, query-string auth parameters (presigned URLs are not
+       supported), the header grammar of :func:`parse_authorization`, a missing
+       ``X-Amz-Date`` header. (A method that is not an HTTP token cannot come from an HTTP
+       server and is refused here with the signature-mismatch text.)
     2. Signed headers (InvalidSignatureException): every name in ``required_signed_headers``
-       is in SignedHeaders and appears exactly once in the request; every signed header is
-       present in the request.
+       is in SignedHeaders; every signed header is in the request; every required one
+       appears in it exactly once (so no second ``X-Amz-Target`` can ride along).
     3. Time: ``X-Amz-Date`` in ISO 8601 basic format (IncompleteSignatureException), within
        ``max_skew`` of ``now`` (InvalidSignatureException with AWS's texts).
     4. Scope (InvalidSignatureException, all failing parts in one AWS-style message): region
@@ -233,6 +236,8 @@ class SigV4Verifier:
     7. Signature, compared in constant time (InvalidSignatureException).
 
     Only ``X-Amz-Date`` is accepted as the signing time (not ``Date``), and it must be signed.
+    The verifier authenticates the request it is given and nothing more: which paths, query
+    strings, hosts and session tokens are acceptable is the caller's decision.
     """
 
     def __init__(
@@ -271,6 +276,8 @@ class SigV4Verifier:
         region_allowed: Callable[[str], bool],
     ) -> VerifiedSignature:
         """Verify ``request`` at time ``now`` (tz-aware); raise an AuthError on any failure."""
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
         headers = _header_map(request.headers)
 
         # 1. Authorization present and parseable.
@@ -387,7 +394,7 @@ class SigV4Verifier:
         self, access_key_id: str, secret: str, date: str, region: str, service: str
     ) -> hmac.HMAC:
         """An HMAC keyed with the derived signing key (copied per use, never updated)."""
-        cache_key = (access_key_id, secret, date, region, service)
+        cache_key = (access_key_id, "", date, region, service)
         mac = self._keys.get(cache_key)
         if mac is None:
             mac = hmac.new(derive_signing_key(secret, date, region, service), None, "sha256")

@@ -77,8 +77,9 @@ def _version(row: Any) -> VersionRecord:
 class SqlSecretsTransaction:
     """SecretsTransaction on one open SQL connection."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, write: bool) -> None:
         self._c = connection
+        self._write = write
 
     def _tags(self, secret_id: int) -> tuple[tuple[str, str], ...]:
         rows = self._c.execute(
@@ -89,7 +90,13 @@ class SqlSecretsTransaction:
         return tuple((r.key, r.value) for r in rows)
 
     def _one(self, condition: Any) -> SecretRecord | None:
-        row = self._c.execute(_SELECT_SECRET.where(condition)).first()
+        query = _SELECT_SECRET.where(condition)
+        if self._write:
+            # Writers queue on the secret's row (PostgreSQL) instead of racing to the
+            # row_version compare-and-set and retrying; SQLite's BEGIN IMMEDIATE already
+            # serialises writers, and SQLAlchemy omits FOR UPDATE there.
+            query = query.with_for_update()
+        row = self._c.execute(query).first()
         return None if row is None else _secret(row, self._tags(row.id))
 
     def secret_by_name(self, region: str, name: str) -> SecretRecord | None:
@@ -292,4 +299,4 @@ class SqlSecretStore:
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[SqlSecretsTransaction]:
         with engines.transaction(self._engine, write=write) as connection:
-            yield SqlSecretsTransaction(connection)
+            yield SqlSecretsTransaction(connection, write=write)

@@ -1,0 +1,238 @@
+"""The whole stack on SQLite and on PostgreSQL: same behaviour, durable, concurrency-safe."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+
+from strongroom import bootstrap
+from strongroom.clock import FrozenClock
+from strongroom.context import CallContext
+from strongroom.errors import ResourceNotFoundException
+from strongroom.identity.credentials import root_principal
+from strongroom.ids import AccountId, Partition, Region
+from strongroom.secretsmanager import shapes as sm
+from strongroom.settings import Settings
+from strongroom.storage.schema import data_metadata, keystore_metadata
+from tests.support.postgres import create_database, drop_database, postgres_url_or_skip
+
+START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    clock: FrozenClock
+    app: bootstrap.Application
+
+    @property
+    def service(self):  # type: ignore[no-untyped-def]
+        return self.app.secrets_manager
+
+    def rebuild(self) -> Stack:
+        """A second process over the same databases (a restart)."""
+        self.app.close()
+        return Stack(self.settings, self.clock, bootstrap.build(self.settings, self.clock))
+
+
+def ctx(region: str = "us-east-1") -> CallContext:
+    return CallContext(
+        principal=root_principal("aws", "123456789012", "AKIATEST"),
+        account_id=AccountId("123456789012"),
+        region=Region(region),
+        partition=Partition("aws"),
+        request_id=str(uuid.uuid4()),
+        source_ip="127.0.0.1",
+        user_agent="test",
+    )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
+    urls: dict[str, str] = {}
+    cleanup: list[str] = []
+    if request.param == "postgres":
+        # The first database comes through the skip-or-fail gate; the keystore is a second one.
+        gate = postgres_url_or_skip()
+        urls["data_url"] = next(gate)
+        keystore_url, keystore_name = create_database()
+        urls["keystore_url"] = keystore_url
+        cleanup.append(keystore_name)
+    settings = Settings(dev=True, data_dir=tmp_path / "data", reaper_interval_seconds=3600, **urls)
+    clock = FrozenClock(START)
+    built = Stack(settings, clock, bootstrap.build(settings, clock))
+    try:
+        yield built
+    finally:
+        built.app.close()
+        for name in cleanup:
+            drop_database(name)
+        if request.param == "postgres":
+            next(gate, None)
+
+
+def test_values_survive_a_restart(stack: Stack) -> None:
+    stack.service.create_secret(ctx(), sm.CreateSecretRequest(name="db", secret_string="v1"))
+    restarted = stack.rebuild()
+    got = restarted.service.get_secret_value(ctx(), sm.GetSecretValueRequest(secret_id="db"))
+    assert got.secret_string == "v1"
+    stack.app = restarted.app
+
+
+def test_reaper_purges_after_the_recovery_window_only(stack: Stack) -> None:
+    service = stack.service
+    service.create_secret(ctx(), sm.CreateSecretRequest(name="gone", secret_string="x"))
+    service.create_secret(ctx(), sm.CreateSecretRequest(name="kept", secret_string="x"))
+    service.delete_secret(
+        ctx(), sm.DeleteSecretRequest(secret_id="gone", recovery_window_in_days=7)
+    )
+    service.delete_secret(
+        ctx(), sm.DeleteSecretRequest(secret_id="kept", recovery_window_in_days=8)
+    )
+    stack.clock.advance(timedelta(days=7) - timedelta(seconds=1))
+    assert service.purge_expired_deletions() == 0
+    stack.clock.advance(timedelta(seconds=1))
+    assert service.purge_expired_deletions() == 1
+    with pytest.raises(ResourceNotFoundException):
+        service.describe_secret(ctx(), sm.SecretIdRequest(secret_id="gone"))
+    assert service.describe_secret(ctx(), sm.SecretIdRequest(secret_id="kept")).deleted_date
+    # The name is free again.
+    service.create_secret(ctx(), sm.CreateSecretRequest(name="gone", secret_string="y"))
+
+
+def test_restored_secret_is_not_purged(stack: Stack) -> None:
+    service = stack.service
+    service.create_secret(ctx(), sm.CreateSecretRequest(name="back", secret_string="x"))
+    service.delete_secret(
+        ctx(), sm.DeleteSecretRequest(secret_id="back", recovery_window_in_days=7)
+    )
+    service.restore_secret(ctx(), sm.SecretIdRequest(secret_id="back"))
+    stack.clock.advance(timedelta(days=30))
+    assert service.purge_expired_deletions() == 0
+
+
+def test_version_retention_keeps_labelled_and_recent_versions(stack: Stack) -> None:
+    service = stack.service
+    service.create_secret(ctx(), sm.CreateSecretRequest(name="many", secret_string="0"))
+    for i in range(1, 105):
+        service.put_secret_value(
+            ctx(), sm.PutSecretValueRequest(secret_id="many", secret_string=str(i))
+        )
+    listed = service.list_secret_version_ids(
+        ctx(), sm.ListSecretVersionIdsRequest(secret_id="many", include_deprecated=True)
+    )
+    assert len(listed.versions) == 100  # page size; more exist: all are under 24 hours old
+    assert listed.next_token is not None
+    stack.clock.advance(timedelta(hours=25))
+    service.put_secret_value(ctx(), sm.PutSecretValueRequest(secret_id="many", secret_string="x"))
+    listed = service.list_secret_version_ids(
+        ctx(), sm.ListSecretVersionIdsRequest(secret_id="many", include_deprecated=True)
+    )
+    assert len(listed.versions) == 100 and listed.next_token is None
+    current = service.get_secret_value(ctx(), sm.GetSecretValueRequest(secret_id="many"))
+    previous = service.get_secret_value(
+        ctx(), sm.GetSecretValueRequest(secret_id="many", version_stage="AWSPREVIOUS")
+    )
+    assert (current.secret_string, previous.secret_string) == ("x", "104")
+
+
+def test_concurrent_puts_leave_exactly_one_current(stack: Stack) -> None:
+    service = stack.service
+    service.create_secret(ctx(), sm.CreateSecretRequest(name="race", secret_string="0"))
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(5):
+                service.put_secret_value(
+                    ctx(), sm.PutSecretValueRequest(secret_id="race", secret_string=f"{n}-{i}")
+                )
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    described = service.describe_secret(ctx(), sm.SecretIdRequest(secret_id="race"))
+    labels = [label for stages in described.version_ids_to_stages.values() for label in stages]
+    assert labels.count("AWSCURRENT") == 1 and labels.count("AWSPREVIOUS") == 1
+    versions = service.list_secret_version_ids(
+        ctx(), sm.ListSecretVersionIdsRequest(secret_id="race", include_deprecated=True)
+    )
+    assert len(versions.versions) == 31
+
+
+def test_concurrent_creates_of_one_name_make_one_secret(stack: Stack) -> None:
+    service = stack.service
+    outcomes: list[str] = []
+
+    def create() -> None:
+        try:
+            service.create_secret(ctx(), sm.CreateSecretRequest(name="once", secret_string="x"))
+            outcomes.append("created")
+        except Exception as exc:  # the loser's error is the point of the test
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=create) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ResourceExistsException"] * 4 + ["created"]
+
+
+def test_keystore_is_a_separate_database(stack: Stack) -> None:
+    data = create_engine(stack.settings.resolved_data_url)
+    keystore = create_engine(stack.settings.resolved_keystore_url)
+    try:
+        data_tables = set(inspect(data).get_table_names())
+        keystore_tables = set(inspect(keystore).get_table_names())
+    finally:
+        data.dispose()
+        keystore.dispose()
+    assert {"domain_keys", "key_versions"} <= keystore_tables
+    assert not ({"domain_keys", "key_versions"} & data_tables)
+    assert not ({"secrets", "secret_versions"} & keystore_tables)
+
+
+def test_migrations_match_the_schema(stack: Stack) -> None:
+    for url, metadata in (
+        (stack.settings.resolved_data_url, data_metadata),
+        (stack.settings.resolved_keystore_url, keystore_metadata),
+    ):
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                diff = compare_metadata(MigrationContext.configure(connection), metadata)
+        finally:
+            engine.dispose()
+        assert diff == []
+
+
+def test_restart_with_another_root_key_refuses_to_start(stack: Stack, tmp_path: Path) -> None:
+    stack.app.close()
+    key_file = tmp_path / "other-root-key"
+    key_file.write_text("QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUE=\n")
+    key_file.chmod(0o600)
+    other = Settings(
+        dev=True,
+        data_dir=stack.settings.data_dir,
+        data_url=stack.settings.data_url,
+        keystore_url=stack.settings.keystore_url,
+        root_key_file=key_file,
+    )
+    with pytest.raises(RuntimeError, match="root key does not unwrap"):
+        bootstrap.build(other, stack.clock)
+    stack.app = bootstrap.build(stack.settings, stack.clock)

@@ -1,0 +1,94 @@
+"""Start and stop a real `strongroom server --dev` process for tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ROOT_ACCESS_KEY_ID = "AKIATESTROOT0000001"
+ROOT_SECRET_ACCESS_KEY = "test-root-secret-access-key-0000000000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningServer:
+    endpoint: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    extra_args: tuple[str, ...] = field(default=())
+
+    def client(self, service: str, region: str = "us-east-1", **config: Any) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=region,
+            aws_access_key_id=ROOT_ACCESS_KEY_ID,
+            aws_secret_access_key=ROOT_SECRET_ACCESS_KEY,
+            config=Config(retries={"max_attempts": 1}, **config),
+        )
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_server(data_dir: Path, *extra_args: str, port: int | None = None) -> RunningServer:
+    port = port or free_port()
+    log_path = data_dir.parent / f"{data_dir.name}-server.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STRONGROOM_"))}
+    command = [
+        sys.executable,
+        "-m",
+        "strongroom.cli",
+        "server",
+        "--dev",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--root-access-key-id",
+        ROOT_ACCESS_KEY_ID,
+        "--root-secret-access-key",
+        ROOT_SECRET_ACCESS_KEY,
+        *extra_args,
+    ]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log_path.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{endpoint}/healthz", timeout=1) as response:  # noqa: S310
+                if response.status == 200:
+                    return RunningServer(endpoint, data_dir, process, log_path, extra_args)
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"server did not become healthy:\n{log_path.read_text(errors='replace')}")
