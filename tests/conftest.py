@@ -11,7 +11,12 @@ import boto3
 import pytest
 
 from tests.support.postgres import postgres_url_or_skip
-from tests.support.server import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, RunningServer, start_server
+from tests.support.server import (
+    ROOT_ACCESS_KEY_ID,
+    ROOT_SECRET_ACCESS_KEY,
+    RunningServer,
+    start_server,
+)
 
 
 @pytest.fixture(scope="session")

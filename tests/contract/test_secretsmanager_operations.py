@@ -27,7 +27,9 @@ def test_create_secret_returns_arn_with_random_suffix(sm: Any, unique: str) -> N
     name = f"app/{unique}/db"
     created = sm.create_secret(Name=name, SecretString="v1", Description="the db")
     assert created["Name"] == name
-    assert created["ARN"].startswith(f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-")
+    assert created["ARN"].startswith(
+        f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-"
+    )
     assert len(created["ARN"].rsplit("-", 1)[1]) == 6
     uuid.UUID(created["VersionId"])
 
@@ -86,9 +88,7 @@ def test_create_secret_refuses_confusable_names(sm: Any, name: str) -> None:
 
 def test_create_secret_with_unknown_kms_key_is_refused(sm: Any, unique: str) -> None:
     with pytest.raises(ClientError) as excinfo:
-        sm.create_secret(
-            Name=f"kms-{unique}", SecretString="x", KmsKeyId=str(uuid.uuid4())
-        )
+        sm.create_secret(Name=f"kms-{unique}", SecretString="x", KmsKeyId=str(uuid.uuid4()))
     assert error_code(excinfo) == "ResourceNotFoundException"
 
 
@@ -133,7 +133,10 @@ def test_get_by_full_arn_partial_arn_and_name(sm: Any, unique: str) -> None:
 
 def test_get_with_arn_of_another_region_or_account_is_not_found(sm: Any, unique: str) -> None:
     arn = sm.create_secret(Name=f"other-{unique}", SecretString="v")["ARN"]
-    for wrong in (arn.replace("us-east-1", "eu-west-1"), arn.replace("123456789012", "210987654321")):
+    for wrong in (
+        arn.replace("us-east-1", "eu-west-1"),
+        arn.replace("123456789012", "210987654321"),
+    ):
         with pytest.raises(ClientError) as excinfo:
             sm.get_secret_value(SecretId=wrong)
         assert error_code(excinfo) == "ResourceNotFoundException"
@@ -220,8 +223,12 @@ def test_put_with_custom_stage_does_not_touch_current(sm: Any, unique: str) -> N
 def test_put_idempotency_token(sm: Any, unique: str) -> None:
     sm.create_secret(Name=f"tok-{unique}", SecretString="1")
     token = str(uuid.uuid4())
-    first = sm.put_secret_value(SecretId=f"tok-{unique}", SecretString="2", ClientRequestToken=token)
-    again = sm.put_secret_value(SecretId=f"tok-{unique}", SecretString="2", ClientRequestToken=token)
+    first = sm.put_secret_value(
+        SecretId=f"tok-{unique}", SecretString="2", ClientRequestToken=token
+    )
+    again = sm.put_secret_value(
+        SecretId=f"tok-{unique}", SecretString="2", ClientRequestToken=token
+    )
     assert first["VersionId"] == again["VersionId"] == token
     assert len(stages_of(sm, f"tok-{unique}")) == 2
     with pytest.raises(ClientError) as excinfo:
@@ -306,9 +313,7 @@ def test_tags(sm: Any, unique: str) -> None:
     sm.untag_resource(SecretId=name, TagKeys=["a", "absent"])
     assert sm.describe_secret(SecretId=name)["Tags"] == [{"Key": "b", "Value": "2"}]
     with pytest.raises(ClientError) as excinfo:
-        sm.tag_resource(
-            SecretId=name, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)]
-        )
+        sm.tag_resource(SecretId=name, Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
     assert error_code(excinfo) == "LimitExceededException"
     with pytest.raises(ClientError) as excinfo:
         sm.tag_resource(SecretId=f"absent-{unique}", Tags=[{"Key": "a", "Value": "1"}])
@@ -327,27 +332,51 @@ def _names(sm: Any, **kwargs: Any) -> list[str]:
 
 def test_list_secrets_filters(sm: Any, unique: str) -> None:
     base = f"lst{unique}"
-    sm.create_secret(Name=f"{base}/alpha", SecretString="x", Description="Payment DB",
-                     Tags=[{"Key": "team", "Value": "payments"}])
-    sm.create_secret(Name=f"{base}/beta", SecretString="x", Description="search index",
-                     Tags=[{"Key": "team", "Value": "search"}])
+    sm.create_secret(
+        Name=f"{base}/alpha",
+        SecretString="x",
+        Description="Payment DB",
+        Tags=[{"Key": "team", "Value": "payments"}],
+    )
+    sm.create_secret(
+        Name=f"{base}/beta",
+        SecretString="x",
+        Description="search index",
+        Tags=[{"Key": "team", "Value": "search"}],
+    )
     sm.create_secret(Name=f"{base}/gamma", SecretString="x")
     assert sorted(_names(sm, Filters=[{"Key": "name", "Values": [base]}])) == [
-        f"{base}/alpha", f"{base}/beta", f"{base}/gamma",
+        f"{base}/alpha",
+        f"{base}/beta",
+        f"{base}/gamma",
     ]
     assert _names(sm, Filters=[{"Key": "name", "Values": [base.upper()]}]) == []
-    assert _names(sm, Filters=[{"Key": "name", "Values": [base]},
-                               {"Key": "description", "Values": ["payment"]}]) == [f"{base}/alpha"]
-    assert _names(sm, Filters=[{"Key": "name", "Values": [base]},
-                               {"Key": "tag-value", "Values": ["sea"]}]) == [f"{base}/beta"]
-    assert sorted(_names(sm, Filters=[{"Key": "name", "Values": [base]},
-                                      {"Key": "tag-key", "Values": ["!team"]}])) == [f"{base}/gamma"]
+    assert _names(
+        sm,
+        Filters=[{"Key": "name", "Values": [base]}, {"Key": "description", "Values": ["payment"]}],
+    ) == [f"{base}/alpha"]
+    assert _names(
+        sm, Filters=[{"Key": "name", "Values": [base]}, {"Key": "tag-value", "Values": ["sea"]}]
+    ) == [f"{base}/beta"]
+    assert sorted(
+        _names(
+            sm, Filters=[{"Key": "name", "Values": [base]}, {"Key": "tag-key", "Values": ["!team"]}]
+        )
+    ) == [f"{base}/gamma"]
     assert sorted(
         _names(sm, Filters=[{"Key": "name", "Values": [f"{base}/alpha", f"{base}/gamma"]}])
     ) == [f"{base}/alpha", f"{base}/gamma"]
     assert _names(sm, Filters=[{"Key": "all", "Values": [f"{base} PAYMENTS"]}]) == [f"{base}/alpha"]
-    assert _names(sm, Filters=[{"Key": "name", "Values": [base]},
-                               {"Key": "owning-service", "Values": ["rds"]}]) == []
+    assert (
+        _names(
+            sm,
+            Filters=[
+                {"Key": "name", "Values": [base]},
+                {"Key": "owning-service", "Values": ["rds"]},
+            ],
+        )
+        == []
+    )
 
 
 def test_list_secrets_sort_and_paginate(sm: Any, unique: str) -> None:
@@ -355,8 +384,9 @@ def test_list_secrets_sort_and_paginate(sm: Any, unique: str) -> None:
     for suffix in ("c", "a", "b", "e", "d"):
         sm.create_secret(Name=f"{base}/{suffix}", SecretString="x")
     flt = [{"Key": "name", "Values": [base]}]
-    by_name = _names(sm, Filters=flt, SortBy="name", SortOrder="asc",
-                     PaginationConfig={"PageSize": 2})
+    by_name = _names(
+        sm, Filters=flt, SortBy="name", SortOrder="asc", PaginationConfig={"PageSize": 2}
+    )
     assert by_name == [f"{base}/{s}" for s in "abcde"]
     newest_first = _names(sm, Filters=flt, SortOrder="desc")
     assert newest_first == [f"{base}/{s}" for s in "debac"]
@@ -375,9 +405,9 @@ def test_list_secrets_planned_deletion(sm: Any, unique: str) -> None:
     sm.create_secret(Name=name, SecretString="x")
     sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
     assert _names(sm, Filters=[{"Key": "name", "Values": [name]}]) == []
-    assert _names(
-        sm, Filters=[{"Key": "name", "Values": [name]}], IncludePlannedDeletion=True
-    ) == [name]
+    assert _names(sm, Filters=[{"Key": "name", "Values": [name]}], IncludePlannedDeletion=True) == [
+        name
+    ]
 
 
 # -- BatchGetSecretValue -----------------------------------------------------------------
@@ -404,7 +434,10 @@ def test_batch_get_by_filter_paginates(sm: Any, unique: str) -> None:
     for i in range(5):
         sm.create_secret(Name=f"bf{unique}/{i}", SecretString=str(i))
     seen: dict[str, str] = {}
-    kwargs: dict[str, Any] = {"Filters": [{"Key": "name", "Values": [f"bf{unique}/"]}], "MaxResults": 2}
+    kwargs: dict[str, Any] = {
+        "Filters": [{"Key": "name", "Values": [f"bf{unique}/"]}],
+        "MaxResults": 2,
+    }
     while True:
         page = sm.batch_get_secret_value(**kwargs)
         seen.update({v["Name"]: v["SecretString"] for v in page["SecretValues"]})
@@ -416,9 +449,7 @@ def test_batch_get_by_filter_paginates(sm: Any, unique: str) -> None:
 
 def test_batch_get_needs_exactly_one_selector(sm: Any, unique: str) -> None:
     with pytest.raises(ClientError) as excinfo:
-        sm.batch_get_secret_value(
-            SecretIdList=["a"], Filters=[{"Key": "name", "Values": ["a"]}]
-        )
+        sm.batch_get_secret_value(SecretIdList=["a"], Filters=[{"Key": "name", "Values": ["a"]}])
     assert error_code(excinfo) == "InvalidParameterException"
 
 
@@ -486,7 +517,9 @@ def test_random_password_rules(sm: Any) -> None:
     assert "a" not in no_ab and "b" not in no_ab
     with pytest.raises(ClientError) as excinfo:
         sm.get_random_password(
-            ExcludeLowercase=True, ExcludeUppercase=True, ExcludeNumbers=True,
+            ExcludeLowercase=True,
+            ExcludeUppercase=True,
+            ExcludeNumbers=True,
             ExcludePunctuation=True,
         )
     assert error_code(excinfo) == "InvalidParameterException"

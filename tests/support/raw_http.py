@@ -20,7 +20,7 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 from botocore.auth import SigV4Auth
-from botocore.awsrequest import HeadersDict
+from botocore.awsrequest import AWSRequest, HeadersDict
 from botocore.credentials import Credentials
 from botocore.model import Shape
 from botocore.parsers import create_parser
@@ -67,9 +67,6 @@ def sign(
     ``target`` None leaves X-Amz-Target out of the request (and so out of SignedHeaders).
     ``at`` (naive UTC) signs as if the clock read that time, for expired-signature tests.
     """
-    # Imported here: AWSRequest pulls in urllib3 machinery the rest of this module never needs.
-    from botocore.awsrequest import AWSRequest
-
     headers = {"Host": host_of(endpoint)}
     if content_type is not None:
         headers["Content-Type"] = content_type
@@ -140,7 +137,9 @@ class RawConnection:
         self.close()
 
 
-def post(endpoint: str, headers: Sequence[tuple[str, str]], body: bytes, path: str = "/") -> RawResponse:
+def post(
+    endpoint: str, headers: Sequence[tuple[str, str]], body: bytes, path: str = "/"
+) -> RawResponse:
     """POST on a fresh connection."""
     with RawConnection(endpoint) as conn:
         return conn.send("POST", path, headers, body)
@@ -170,9 +169,7 @@ def _botocore_response(response: RawResponse) -> dict[str, Any]:
 
 def botocore_parse(response: RawResponse, output_shape: Shape | None) -> dict[str, Any]:
     """What a boto3 client would make of ``response`` (JSON 1.1 protocol parser)."""
-    parsed: dict[str, Any] = create_parser("json").parse(
-        _botocore_response(response), output_shape
-    )
+    parsed: dict[str, Any] = create_parser("json").parse(_botocore_response(response), output_shape)
     return parsed
 
 

@@ -212,7 +212,11 @@ def _format_number(number: float) -> str:
 
 
 def _path_key(path: str) -> tuple[tuple[int, int, str], ...]:
-    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in path.split("."))
+    """Sort key of a member path: list indexes compare as numbers ("tags.2" < "tags.10")."""
+    return tuple(
+        (0, int(part), "") if part.isascii() and part.isdigit() and len(part) < 19 else (1, 0, part)
+        for part in path.split(".")
+    )
 
 
 def _validation_message(errors: _Errors) -> str:
@@ -646,11 +650,11 @@ class OperationDecoder:
         self._root = root
 
     def decode(self, document: dict[str, Any]) -> dict[str, Any]:
-        """Validate a parsed request body and return it decoded.
+        """Validate a parsed request body (plain JSON types, as parse_json_body returns).
 
-        Blobs become bytes, timestamps tz-aware datetimes; unknown members and JSON nulls are
-        dropped. Raises SerializationException for a wrong JSON type and ValidationException,
-        listing every violation, for broken model constraints.
+        Returns it decoded: blobs become bytes, timestamps tz-aware datetimes; unknown members
+        and JSON nulls are dropped. Raises SerializationException for a wrong JSON type, and
+        ValidationException, listing every violation, for broken model constraints.
         """
         errors: _Errors = []
         try:

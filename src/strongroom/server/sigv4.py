@@ -394,7 +394,7 @@ class SigV4Verifier:
         self, access_key_id: str, secret: str, date: str, region: str, service: str
     ) -> hmac.HMAC:
         """An HMAC keyed with the derived signing key (copied per use, never updated)."""
-        cache_key = (access_key_id, "", date, region, service)
+        cache_key = (access_key_id, secret, date, region, service)
         mac = self._keys.get(cache_key)
         if mac is None:
             mac = hmac.new(derive_signing_key(secret, date, region, service), None, "sha256")

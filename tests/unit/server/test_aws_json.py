@@ -860,6 +860,18 @@ def test_synthetic_constraints(document: dict[str, Any], message: str) -> None:
     assert validation_message(SYNTHETIC["Op"], document) == message
 
 
+def test_map_keys_in_paths_sort_without_failing() -> None:
+    document: dict[str, Any] = {"Nested": {"\u00b2": {}, "9" * 5000: {}, "10": {}, "9": {}}}
+    message = validation_message(SYNTHETIC["Op"], document)
+    paths = re.findall(r"at '([^']*)'", message)
+    assert paths == [
+        "nested.9.name",
+        "nested.10.name",
+        f"nested.{'9' * 5000}.name",
+        "nested.\u00b2.name",
+    ]
+
+
 def test_synthetic_decoding() -> None:
     op = SYNTHETIC["Op"]
     assert decode(op, {"wireName": "x", "Renamed": "ignored"}) == {"Renamed": "x"}

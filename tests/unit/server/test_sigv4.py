@@ -453,14 +453,15 @@ def mutations(signed: BotocoreSigned) -> Iterator[Mutation]:
     yield "path %2F", dataclasses.replace(request, path="/%2F"), InvalidSignatureException
     yield "query added", dataclasses.replace(request, query_string="a=b"), InvalidSignatureException
     for name in auth.signed_headers:
-        if name == "x-amz-date":  # unparsable or absent; a valid other time is the ±1 s case
-            changed, removed = IncompleteSignatureException, IncompleteSignatureException
-        else:
-            changed, removed = InvalidSignatureException, InvalidSignatureException
+        # X-Amz-Date made unparsable or absent is a parse error; a valid other time is the
+        # ±1 s case below.
+        expected: type[AuthError] = (
+            IncompleteSignatureException if name == "x-amz-date" else InvalidSignatureException
+        )
         values = [v for n, v in request.headers if n.lower() == name]
         changed_request = replace_header(request, name, ",".join(values) + "x")
-        yield f"{name} changed", changed_request, changed
-        yield f"{name} removed", replace_header(request, name, None), removed
+        yield f"{name} changed", changed_request, expected
+        yield f"{name} removed", replace_header(request, name, None), expected
         duplicate = (name.upper(), "another value")
         yield (
             f"{name} duplicated",
@@ -1087,7 +1088,7 @@ def test_verifier_configuration_is_checked(kwargs: dict[str, Any], message: str)
 
 BOTOCORE_SIGNER = SigV4Auth(Credentials("a", "b"), "service", "us-east-1")
 path_text = st.text(st.sampled_from("/./..abcXYZ019-_~%20 $é中+?=&;:@"), max_size=30)
-query_text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+query_text = st.text(max_size=12)  # no surrogates: botocore cannot encode them
 
 
 @given(st.just("/") | path_text.map(lambda p: "/" + p))
@@ -1123,7 +1124,7 @@ header_name = st.text(
     st.sampled_from([", ", ","]),
 )
 def test_fast_and_general_authorization_parsers_agree(
-    scope: tuple[str, ...], names: list[str], signature: str, separator: str
+    scope: tuple[str, str, str, str, str], names: list[str], signature: str, separator: str
 ) -> None:
     value = (
         f"AWS4-HMAC-SHA256 Credential={'/'.join(scope)}{separator}"
