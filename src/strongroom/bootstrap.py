@@ -148,6 +148,7 @@ def _assemble(
             account_id=AccountId(settings.account_id),
             region_allowed=settings.region_allowed,
             max_body_bytes=settings.max_body_bytes,
+            inline_point_reads=data_engine.dialect.name == "sqlite",
             on_startup=(reaper.start,),
             on_shutdown=(reaper.stop,),
         ),

@@ -63,7 +63,8 @@ def test_create_secret_then_get_secret_value_as_text(aws_env: dict[str, str], un
     value = "p@ss w0rd with spaces & symbols"
     created = aws_json(aws_env, "create-secret", "--name", name, "--secret-string", value)
     assert created["Name"] == name
-    assert created["ARN"].startswith(f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-")
+    arn_prefix = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-"
+    assert created["ARN"].startswith(arn_prefix)
     uuid.UUID(created["VersionId"])
 
     text = aws_text(aws_env, "get-secret-value", "--secret-id", name, "--query", "SecretString")
@@ -107,7 +108,7 @@ def test_list_secrets_with_a_name_filter_returns_only_that_customer(
     aws_env: dict[str, str], unique: str
 ) -> None:
     mine = [f"/customer/cust-{unique}/db-password", f"/customer/cust-{unique}/api-key"]
-    other = f"/customer/cust-{unique}x/db-password"  # shares the prefix up to the last "/"
+    other = f"/customer/cust-{unique}x/db-password"  # a neighbour: cust-<id> is its prefix too
     for name in [*mine, other]:
         aws_json(aws_env, "create-secret", "--name", name, "--secret-string", "x")
 

@@ -1,4 +1,4 @@
-"""The HTTP edge rejects unsigned, mis-signed, tampered and malformed requests, and changes nothing."""
+"""The HTTP edge rejects bad auth, tampering and malformed requests, and none changes state."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-
 from tests.support.raw_http import (
     AMZ_JSON_1_1,
     Headers,

@@ -60,17 +60,21 @@ def _matches_value(secret: SecretRecord, key: str, value: str) -> bool:
 def matches(secret: SecretRecord, filters: Sequence[Filter]) -> bool:
     """Filters AND together; a filter's values OR together; "!value" must not match."""
     for item in filters:
-        positives = [v for v in item.values if not v.startswith("!")]
-        negatives = [v[1:] for v in item.values if v.startswith("!")]
-        if positives and not any(_matches_value(secret, item.key, v) for v in positives):
+        key = item.key or ""
+        values = item.values or ()
+        positives = [v for v in values if not v.startswith("!")]
+        negatives = [v[1:] for v in values if v.startswith("!")]
+        if positives and not any(_matches_value(secret, key, v) for v in positives):
             return False
-        if any(_matches_value(secret, item.key, v) for v in negatives):
+        if any(_matches_value(secret, key, v) for v in negatives):
             return False
     return True
 
 
 def validate_filters(filters: Sequence[Filter]) -> None:
     for item in filters:
+        if item.key is None:
+            raise InvalidParameterException("Every filter needs a Key.")
         if item.key != "all" and item.key not in {
             "name",
             "description",
@@ -84,7 +88,7 @@ def validate_filters(filters: Sequence[Filter]) -> None:
             raise InvalidParameterException(
                 f"Invalid filter values for key {item.key}: at least one value is required."
             )
-        if len(item.values) > MAX_FILTER_VALUES:
+        if len(item.values) > MAX_FILTER_VALUES:  # values checked non-empty above
             raise InvalidParameterException(
                 f"A filter can have at most {MAX_FILTER_VALUES} values."
             )

@@ -55,6 +55,18 @@ class NewVersion:
     encrypted_value: bytes = field(repr=False)
 
 
+@dataclass(frozen=True, slots=True)
+class SecretHead:
+    """What a value read needs of a secret: identity, deletion state and its labels."""
+
+    id: int
+    arn: str
+    name: str
+    deleted_at: datetime | None
+    last_accessed_at: datetime | None
+    stages: Mapping[str, str]
+
+
 class StaleRecord(Exception):
     """The record changed since it was read; the operation is retried from the start."""
 
@@ -126,10 +138,28 @@ class SecretsTransaction(Protocol):
         ...
 
 
+class SecretReader(Protocol):
+    """The value-read hot path: two statements, each consistent on its own."""
+
+    def secret_head(
+        self, region: str, *, name: str | None = None, arn: str | None = None
+    ) -> SecretHead | None:
+        """The secret and its complete label map, read in one consistent statement."""
+        ...
+
+    def version_of(self, secret_id: int, version_id: str) -> VersionRecord | None:
+        """One version (immutable once written, so no transaction is needed)."""
+        ...
+
+
 class SecretStore(Protocol):
     """Opens transactions; a write transaction is serialised against other writers."""
 
     def transaction(self, *, write: bool) -> AbstractContextManager[SecretsTransaction]: ...
+
+    def reader(self) -> AbstractContextManager[SecretReader]:
+        """A connection for the value-read hot path (no explicit transaction)."""
+        ...
 
 
 # Used by the service to give readers a stable "value of a version" view.

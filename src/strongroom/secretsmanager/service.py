@@ -7,7 +7,7 @@ import logging
 import secrets
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +39,8 @@ from strongroom.secretsmanager import listing, random_password, staging
 from strongroom.secretsmanager.ports import (
     DuplicateName,
     NewVersion,
+    SecretHead,
+    SecretReader,
     SecretRecord,
     SecretStore,
     SecretsTransaction,
@@ -117,8 +119,18 @@ def _value_of(secret_string: str | None, secret_binary: bytes | None) -> tuple[V
     raise InvalidRequestException("You must provide either SecretString or SecretBinary.")
 
 
-def _check_tags(tags: tuple[Tag, ...]) -> None:
-    keys = [t.key for t in tags]
+def _tag_pairs(tags: tuple[Tag, ...]) -> list[tuple[str, str]]:
+    """Validated (key, value) pairs: keys present, unique, and not in the reserved "aws:" space."""
+    pairs: list[tuple[str, str]] = []
+    for tag in tags:
+        if tag.key is None or tag.value is None:
+            raise InvalidParameterException("Every tag needs a Key and a Value.")
+        pairs.append((tag.key, tag.value))
+    _check_tag_keys([k for k, _ in pairs])
+    return pairs
+
+
+def _check_tag_keys(keys: list[str]) -> None:
     if len(set(keys)) != len(keys):
         raise InvalidParameterException("You can't specify the same tag key more than once.")
     for key in keys:
@@ -134,6 +146,26 @@ def _check_version_id(value: str, member: str) -> None:
             f"1 validation error detected: Value at '{member}' failed to satisfy constraint: "
             "Member must contain only printable ASCII characters"
         )
+
+
+def _choose_version(
+    stages: Mapping[str, str], version_id: str | None, version_stage: str | None
+) -> str:
+    """GetSecretValue's rules for VersionId and VersionStage (default AWSCURRENT)."""
+    if version_id is None:
+        stage = version_stage or staging.AWSCURRENT
+        chosen = stages.get(stage)
+        if chosen is None:
+            raise ResourceNotFoundException(
+                f"Secrets Manager can't find the specified secret value for staging label: {stage}"
+            )
+        return chosen
+    if version_stage is not None and stages.get(version_stage) != version_id:
+        raise ResourceNotFoundException(
+            "Secrets Manager can't find the specified secret value for VersionId: "
+            f"{version_id} and staging label: {version_stage}"
+        )
+    return version_id
 
 
 class SecretsManagerService:
@@ -171,38 +203,52 @@ class SecretsManagerService:
         with self._store.transaction(write=False) as tx:
             yield tx
 
+    def _lookup_keys(self, ctx: CallContext, secret_id: str) -> tuple[str | None, str | None]:
+        """(arn to try first, name to try next) for a SecretId: a name, a full ARN, or a
+        partial ARN without the random suffix. An ARN of another region, account or
+        partition names nothing here."""
+        if not secret_id.startswith("arn:"):
+            return None, secret_id
+        arn = Arn.parse(secret_id)
+        if (
+            arn is None
+            or arn.service != "secretsmanager"
+            or arn.region != ctx.region
+            or arn.account != ctx.account_id
+            or arn.partition != ctx.partition
+            or not arn.resource.startswith("secret:")
+        ):
+            raise ResourceNotFoundException(NOT_FOUND)
+        return secret_id, arn.resource[len("secret:") :]
+
     def _resolve(self, tx: SecretsTransaction, ctx: CallContext, secret_id: str) -> SecretRecord:
-        """Find a secret by name, full ARN or partial ARN (without the random suffix)."""
-        if secret_id.startswith("arn:"):
-            arn = Arn.parse(secret_id)
-            if (
-                arn is None
-                or arn.service != "secretsmanager"
-                or arn.region != ctx.region
-                or arn.account != ctx.account_id
-                or arn.partition != ctx.partition
-                or not arn.resource.startswith("secret:")
-            ):
-                raise ResourceNotFoundException(NOT_FOUND)
-            found = tx.secret_by_arn(secret_id)
-            if found is None:
-                found = tx.secret_by_name(ctx.region, arn.resource[len("secret:") :])
-        else:
-            found = tx.secret_by_name(ctx.region, secret_id)
+        arn, name = self._lookup_keys(ctx, secret_id)
+        found = tx.secret_by_arn(arn) if arn is not None else None
+        if found is None and name is not None:
+            found = tx.secret_by_name(ctx.region, name)
+        if found is None:
+            raise ResourceNotFoundException(NOT_FOUND)
+        return found
+
+    def _head(self, reader: SecretReader, ctx: CallContext, secret_id: str) -> SecretHead:
+        arn, name = self._lookup_keys(ctx, secret_id)
+        found = reader.secret_head(ctx.region, arn=arn) if arn is not None else None
+        if found is None and name is not None:
+            found = reader.secret_head(ctx.region, name=name)
         if found is None:
             raise ResourceNotFoundException(NOT_FOUND)
         return found
 
     @staticmethod
-    def _require_live(secret: SecretRecord) -> None:
+    def _require_live(secret: SecretRecord | SecretHead) -> None:
         if secret.deleted_at is not None:
             raise InvalidRequestException(MARKED_FOR_DELETION)
 
     @staticmethod
     def _encryption_context(
-        secret: SecretRecord | tuple[str, str], version_id: str
+        secret: SecretRecord | SecretHead | tuple[str, str], version_id: str
     ) -> dict[str, str]:
-        arn, name = (secret.arn, secret.name) if isinstance(secret, SecretRecord) else secret
+        arn, name = secret if isinstance(secret, tuple) else (secret.arn, secret.name)
         context = {"SecretARN": arn, "SecretVersionId": version_id}
         tenant = tenant_of_secret_name(name)
         if tenant is not None:
@@ -235,7 +281,7 @@ class SecretsManagerService:
             data_key.wipe()
         return SealedValue(kind, wrapped, sealed, key.arn)
 
-    def _open(self, secret: SecretRecord, version: VersionRecord) -> bytes:
+    def _open(self, secret: SecretRecord | SecretHead, version: VersionRecord) -> bytes:
         context = self._encryption_context(secret, version.version_id)
         try:
             data_key = self._keyring.decrypt_data_key(version.encrypted_data_key, context)
@@ -298,8 +344,7 @@ class SecretsManagerService:
             raise InvalidParameterException("Replication is not supported by this server.")
         if request.type is not None:
             raise InvalidParameterException("The Type parameter is not supported by this server.")
-        tags = request.tags or ()
-        _check_tags(tags)
+        tags = _tag_pairs(request.tags or ())
         if len(tags) > MAX_TAGS_PER_SECRET:
             raise LimitExceededException(f"A secret can have at most {MAX_TAGS_PER_SECRET} tags.")
         kms_key_id = self._resolve_kms_reference(ctx, request.kms_key_id)
@@ -328,7 +373,7 @@ class SecretsManagerService:
                     description=request.description,
                     kms_key_id=kms_key_id,
                     tenant=tenant_of_secret_name(request.name),
-                    tags=[(t.key, t.value) for t in tags],
+                    tags=tags,
                 )
             except DuplicateName as exc:
                 raise StaleRecord from exc
@@ -375,63 +420,53 @@ class SecretsManagerService:
     def get_secret_value(
         self, ctx: CallContext, request: GetSecretValueRequest
     ) -> SecretValueEntry:
-        with self._read() as tx:
-            secret = self._resolve(tx, ctx, request.secret_id)
-            entry, version = self._current_value(
-                tx, secret, request.version_id, request.version_stage
-            )
-        self._note_access(secret, version)
-        return entry
+        return self._read_value(ctx, request.secret_id, request.version_id, request.version_stage)
 
-    def _current_value(
+    def _read_value(
         self,
-        tx: SecretsTransaction,
-        secret: SecretRecord,
-        version_id: str | None,
-        version_stage: str | None,
-    ) -> tuple[SecretValueEntry, VersionRecord]:
-        self._require_live(secret)
-        stages = tx.stages(secret.id)
-        if version_id is None:
-            stage = version_stage or staging.AWSCURRENT
-            version_id = stages.get(stage)
-            if version_id is None:
-                raise ResourceNotFoundException(
-                    "Secrets Manager can't find the specified secret value for staging label: "
-                    f"{stage}"
-                )
-        elif version_stage is not None and stages.get(version_stage) != version_id:
-            raise ResourceNotFoundException(
-                "Secrets Manager can't find the specified secret value for VersionId: "
-                f"{version_id} and staging label: {version_stage}"
-            )
-        version = tx.version(secret.id, version_id)
-        if version is None:
-            raise ResourceNotFoundException(
-                f"Secrets Manager can't find the specified secret value for VersionId: {version_id}"
-            )
+        ctx: CallContext,
+        secret_id: str,
+        version_id: str | None = None,
+        version_stage: str | None = None,
+    ) -> SecretValueEntry:
+        """The hot path: one statement for the secret and its labels, one for the version."""
+        with self._store.reader() as reader:
+            for _ in range(3):
+                secret = self._head(reader, ctx, secret_id)
+                self._require_live(secret)
+                chosen = _choose_version(secret.stages, version_id, version_stage)
+                version = reader.version_of(secret.id, chosen)
+                if version is not None:
+                    break
+                if version_id is not None:
+                    raise ResourceNotFoundException(
+                        "Secrets Manager can't find the specified secret value for VersionId: "
+                        f"{version_id}"
+                    )
+                # The label moved and its old version was pruned between the two reads.
+            else:
+                raise ResourceNotFoundException(NOT_FOUND)
         plaintext = self._open(secret, version)
-        labels = staging.labels_by_version(stages).get(version_id, ())
+        labels = staging.labels_by_version(secret.stages).get(chosen, ())
+        self._note_access(secret, version)
         if version.value_kind == "string":
-            value_string: str | None = plaintext.decode("utf-8")
-            value_binary: bytes | None = None
+            text: str | None = plaintext.decode("utf-8")
+            binary: bytes | None = None
         else:
-            value_string, value_binary = None, plaintext
-        entry = SecretValueEntry(
+            text, binary = None, plaintext
+        return SecretValueEntry(
             arn=secret.arn,
             name=secret.name,
-            version_id=version_id,
+            version_id=chosen,
             version_stages=labels,
             created_date=version.created_at,
-            secret_string=value_string,
-            secret_binary=value_binary,
+            secret_string=text,
+            secret_binary=binary,
         )
-        return entry, version
 
-    def _note_access(self, secret: SecretRecord, version: VersionRecord) -> None:
+    def _note_access(self, secret: SecretHead, version: VersionRecord) -> None:
         """LastAccessedDate is a day, as on AWS; so this writes at most once a day a secret."""
-        now = self._clock.now()
-        today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        today = self._clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
         if secret.last_accessed_at == today and version.last_accessed_at == today:
             return
         with self._store.transaction(write=True) as tx:
@@ -442,26 +477,17 @@ class SecretsManagerService:
     ) -> BatchGetSecretValueResult:
         if (request.secret_id_list is None) == (request.filters is None):
             raise InvalidParameterException("Specify either SecretIdList or Filters, but not both.")
-        values: list[SecretValueEntry] = []
-        errors: list[APIErrorType] = []
-        accessed: list[tuple[SecretRecord, VersionRecord]] = []
         next_token: str | None = None
-        with self._read() as tx:
-            if request.secret_id_list is not None:
-                if request.max_results is not None or request.next_token is not None:
-                    raise InvalidParameterException(
-                        "MaxResults and NextToken can be used only with Filters."
-                    )
-                targets: list[tuple[str, SecretRecord | None]] = []
-                for secret_id in request.secret_id_list:
-                    try:
-                        targets.append((secret_id, self._resolve(tx, ctx, secret_id)))
-                    except ResourceNotFoundException as exc:
-                        errors.append(APIErrorType(secret_id, exc.code, exc.message))
-                        targets.append((secret_id, None))
-            else:
-                filters = request.filters or ()
-                listing.validate_filters(filters)
+        if request.secret_id_list is not None:
+            if request.max_results is not None or request.next_token is not None:
+                raise InvalidParameterException(
+                    "MaxResults and NextToken can be used only with Filters."
+                )
+            targets = [(secret_id, secret_id) for secret_id in request.secret_id_list]
+        else:
+            filters = request.filters or ()
+            listing.validate_filters(filters)
+            with self._read() as tx:
                 page, next_token = self._page(
                     tx,
                     ctx,
@@ -473,23 +499,14 @@ class SecretsManagerService:
                     token=request.next_token,
                     purpose="batch",
                 )
-                targets = [(s.name, s) for s in page]
-            for secret_id, secret in targets:
-                if secret is None:
-                    continue
-                try:
-                    entry, version = self._current_value(tx, secret, None, None)
-                except (
-                    ResourceNotFoundException,
-                    InvalidRequestException,
-                    DecryptionFailure,
-                ) as exc:
-                    errors.append(APIErrorType(secret_id, exc.code, exc.message))
-                    continue
-                values.append(entry)
-                accessed.append((secret, version))
-        for secret, version in accessed:
-            self._note_access(secret, version)
+            targets = [(s.name, s.arn) for s in page]
+        values: list[SecretValueEntry] = []
+        errors: list[APIErrorType] = []
+        for reported_id, secret_id in targets:
+            try:
+                values.append(self._read_value(ctx, secret_id))
+            except (ResourceNotFoundException, InvalidRequestException, DecryptionFailure) as exc:
+                errors.append(APIErrorType(reported_id, exc.code, exc.message))
         return BatchGetSecretValueResult(tuple(values), tuple(errors), next_token)
 
     def put_secret_value(
@@ -673,7 +690,7 @@ class SecretsManagerService:
         fingerprint = listing.query_fingerprint(
             purpose,
             ctx.region,
-            [(f.key, list(f.values)) for f in filters],
+            [(f.key, list(f.values or ())) for f in filters],
             include_deleted,
             sort_by,
             sort_order,
@@ -792,13 +809,13 @@ class SecretsManagerService:
         return self._write(run)
 
     def tag_resource(self, ctx: CallContext, request: TagResourceRequest) -> Empty:
-        _check_tags(request.tags)
+        new_tags = _tag_pairs(request.tags)
 
         def run(tx: SecretsTransaction) -> Empty:
             secret = self._resolve(tx, ctx, request.secret_id)
             self._require_live(secret)
             merged = dict(secret.tags)
-            merged.update((t.key, t.value) for t in request.tags)
+            merged.update(new_tags)
             if len(merged) > MAX_TAGS_PER_SECRET:
                 raise LimitExceededException(
                     f"A secret can have at most {MAX_TAGS_PER_SECRET} tags."

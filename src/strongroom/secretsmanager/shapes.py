@@ -12,14 +12,18 @@ from datetime import datetime
 
 @dataclass(frozen=True, slots=True)
 class Tag:
-    key: str
-    value: str
+    """Both members are optional in the model; the service refuses a tag without a key."""
+
+    key: str | None = None
+    value: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Filter:
-    key: str
-    values: tuple[str, ...] = ()
+    """Both members are optional in the model; the service refuses a filter without a key."""
+
+    key: str | None = None
+    values: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

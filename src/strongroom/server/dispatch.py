@@ -35,6 +35,9 @@ SECRETS_MANAGER_OPERATIONS: Mapping[str, type[Any]] = {
     "UntagResource": sm.UntagResourceRequest,
     "GetRandomPassword": sm.GetRandomPasswordRequest,
 }
+SECRETS_MANAGER_POINT_READS = frozenset(
+    {"GetSecretValue", "DescribeSecret", "ListSecretVersionIds", "GetRandomPassword"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +48,8 @@ class Operation:
     name: str
     internal_error_code: str
     handler: Handler
+    # A bounded read by key (no scan, no fsync except a once-a-day access stamp).
+    point_read: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +135,7 @@ def register_secrets_manager(dispatcher: Dispatcher, service: SecretsManagerServ
                 name=name,
                 internal_error_code="InternalServiceError",
                 handler=_json_handler(method, request_type, decoders[name], names),
+                point_read=name in SECRETS_MANAGER_POINT_READS,
             ),
         )
 

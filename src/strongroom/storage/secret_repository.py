@@ -7,19 +7,27 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.secretsmanager.ports import (
     DuplicateName,
     NewVersion,
+    SecretHead,
     SecretRecord,
     StaleRecord,
     ValueKind,
     VersionRecord,
 )
 from strongroom.storage import engines
-from strongroom.storage.schema import secret_stages, secret_tags, secret_versions, secrets
+from strongroom.storage.compiled_query import CompiledQuery
+from strongroom.storage.schema import (
+    UtcTimestamp,
+    secret_stages,
+    secret_tags,
+    secret_versions,
+    secrets,
+)
 
 _SECRET_COLUMNS = (
     secrets.c.id,
@@ -290,13 +298,117 @@ class SqlSecretsTransaction:
             self._c.execute(delete(table))
 
 
+_HEAD_COLUMNS = (
+    secrets.c.id,
+    secrets.c.arn,
+    secrets.c.name,
+    secrets.c.deleted_at,
+    secrets.c.last_accessed_at,
+    secret_stages.c.stage,
+    secret_stages.c.version_id,
+)
+_HEAD_FROM = secrets.outerjoin(secret_stages, secret_stages.c.secret_id == secrets.c.id)
+_TIMESTAMP = UtcTimestamp()
+
+
+def _when(raw: Any) -> datetime | None:
+    return _TIMESTAMP.process_result_value(raw, None)  # type: ignore[arg-type]
+
+
 class SqlSecretStore:
     """SecretStore over an engine; one SQL transaction per service transaction."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self.head_by_name = CompiledQuery(
+            select(*_HEAD_COLUMNS)
+            .select_from(_HEAD_FROM)
+            .where(
+                and_(secrets.c.region == bindparam("region"), secrets.c.name == bindparam("name"))
+            ),
+            engine,
+        )
+        self.head_by_arn = CompiledQuery(
+            select(*_HEAD_COLUMNS).select_from(_HEAD_FROM).where(secrets.c.arn == bindparam("arn")),
+            engine,
+        )
+        self.version = CompiledQuery(
+            select(
+                secret_versions.c.secret_id,
+                secret_versions.c.version_id,
+                secret_versions.c.created_at,
+                secret_versions.c.kms_key_arn,
+                secret_versions.c.value_kind,
+                secret_versions.c.encrypted_data_key,
+                secret_versions.c.encrypted_value,
+                secret_versions.c.last_accessed_at,
+            ).where(
+                and_(
+                    secret_versions.c.secret_id == bindparam("secret_id"),
+                    secret_versions.c.version_id == bindparam("version_id"),
+                )
+            ),
+            engine,
+        )
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[SqlSecretsTransaction]:
         with engines.transaction(self._engine, write=write) as connection:
             yield SqlSecretsTransaction(connection, write=write)
+
+    @contextmanager
+    def reader(self) -> Iterator[SqlSecretReader]:
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                yield SqlSecretReader(self, cursor)
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool, which rolls back any implicit transaction
+
+
+class SqlSecretReader:
+    """SecretReader on one pooled DBAPI cursor."""
+
+    def __init__(self, store: SqlSecretStore, cursor: Any) -> None:
+        self._store = store
+        self._cursor = cursor
+
+    def secret_head(
+        self, region: str, *, name: str | None = None, arn: str | None = None
+    ) -> SecretHead | None:
+        if arn is not None:
+            rows = self._store.head_by_arn.run(self._cursor, {"arn": arn})
+        else:
+            rows = self._store.head_by_name.run(self._cursor, {"region": region, "name": name})
+        if not rows:
+            return None
+        first = rows[0]
+        return SecretHead(
+            id=first[0],
+            arn=first[1],
+            name=first[2],
+            deleted_at=_when(first[3]),
+            last_accessed_at=_when(first[4]),
+            stages={r[5]: r[6] for r in rows if r[5] is not None},
+        )
+
+    def version_of(self, secret_id: int, version_id: str) -> VersionRecord | None:
+        rows = self._store.version.run(
+            self._cursor, {"secret_id": secret_id, "version_id": version_id}
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return VersionRecord(
+            secret_id=r[0],
+            version_id=r[1],
+            created_at=_when(r[2]),  # type: ignore[arg-type]
+            kms_key_arn=r[3],
+            value_kind=cast(ValueKind, r[4]),
+            encrypted_data_key=bytes(r[5]),
+            encrypted_value=bytes(r[6]),
+            last_accessed_at=_when(r[7]),
+        )
