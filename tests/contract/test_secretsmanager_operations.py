@@ -54,7 +54,8 @@ def test_create_secret_retry_with_same_token_is_idempotent(sm: Any, unique: str)
     token = str(uuid.uuid4())
     first = sm.create_secret(Name=f"idem-{unique}", SecretString="a", ClientRequestToken=token)
     again = sm.create_secret(Name=f"idem-{unique}", SecretString="a", ClientRequestToken=token)
-    assert again["ARN"] == first["ARN"] and again["VersionId"] == token
+    assert again["ARN"] == first["ARN"]
+    assert again["VersionId"] == token
     with pytest.raises(ClientError) as excinfo:
         sm.create_secret(Name=f"idem-{unique}", SecretString="b", ClientRequestToken=token)
     assert error_code(excinfo) == "ResourceExistsException"
@@ -391,7 +392,8 @@ def test_list_secrets_sort_and_paginate(sm: Any, unique: str) -> None:
     newest_first = _names(sm, Filters=flt, SortOrder="desc")
     assert newest_first == [f"{base}/{s}" for s in "debac"]
     page = sm.list_secrets(Filters=flt, MaxResults=2)
-    assert len(page["SecretList"]) == 2 and "NextToken" in page
+    assert len(page["SecretList"]) == 2
+    assert "NextToken" in page
     with pytest.raises(ClientError) as excinfo:
         sm.list_secrets(Filters=[{"Key": "name", "Values": ["other"]}], NextToken=page["NextToken"])
     assert error_code(excinfo) == "InvalidNextTokenException"
@@ -510,11 +512,13 @@ def test_random_password_rules(sm: Any) -> None:
     digits = sm.get_random_password(
         PasswordLength=50, ExcludeLowercase=True, ExcludeUppercase=True, ExcludePunctuation=True
     )["RandomPassword"]
-    assert len(digits) == 50 and digits.isdigit()
+    assert len(digits) == 50
+    assert digits.isdigit()
     spaced = sm.get_random_password(PasswordLength=200, IncludeSpace=True)["RandomPassword"]
     assert " " in spaced
     no_ab = sm.get_random_password(PasswordLength=300, ExcludeCharacters="ab")["RandomPassword"]
-    assert "a" not in no_ab and "b" not in no_ab
+    assert "a" not in no_ab
+    assert "b" not in no_ab
     with pytest.raises(ClientError) as excinfo:
         sm.get_random_password(
             ExcludeLowercase=True,

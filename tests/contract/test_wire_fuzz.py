@@ -28,7 +28,6 @@ import pytest
 from botocore.model import OperationModel, Shape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from tests.support.raw_http import (
     RawConnection,
     RawResponse,
@@ -45,6 +44,9 @@ OPERATIONS = sorted(MODEL.operation_names)
 TARGET_PREFIX = MODEL.metadata["targetPrefix"]
 SENSITIVE_CANARY = "fuzz-sensitive-"
 MAX_BODY_BYTES = 1024 * 1024
+# Version ids the fuzz's secret is created with and PutSecretValue may reuse, so that
+# UpdateSecretVersionStage and GetSecretValue(VersionId) meet versions that exist.
+VERSION_POOL = [str(uuid.UUID(int=n)) for n in range(1, 5)]
 NAME_MEMBERS = frozenset({"Name", "SecretId"})
 
 # Default run: about 60 s for the whole module on a laptop. The slow variant: -m slow.
@@ -102,15 +104,16 @@ def _string(shape: Shape, member: str, fuzz_name: str) -> st.SearchStrategy[str]
         return base | sized
     if member in NAME_MEMBERS:
         # Only the fuzz's own secret, or names no other test can own.
-        return (
-            st.just(fuzz_name)
-            | st.text(max_size=40).map(lambda s: f"fuzz-{s}")
-            | _lengths_around(shape, 4096).map(lambda n: ("fuzz-" + "n" * n)[: max(n, 5)])
-            | st.just(f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{fuzz_name}")
+        arn = f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{fuzz_name}"
+        return st.one_of(
+            st.sampled_from([fuzz_name, fuzz_name, arn]),
+            st.sampled_from([fuzz_name, arn]),
+            st.text(max_size=40).map(lambda s: f"fuzz-{s}"),
+            _lengths_around(shape, 4096).map(lambda n: ("fuzz-" + "n" * n)[: max(n, 5)]),
         )
     texts = st.text(max_size=80) | _lengths_around(shape, 70_000).map(lambda n: "v" * n)
     if member in ("VersionId", "ClientRequestToken", "MoveToVersionId", "RemoveFromVersionId"):
-        texts = texts | st.uuids().map(str)
+        texts = texts | st.uuids().map(str) | st.sampled_from(VERSION_POOL)
     if member == "VersionStage":
         texts = texts | st.sampled_from(["AWSCURRENT", "AWSPREVIOUS", "AWSPENDING"])
     return st.sampled_from(enum) | texts if enum else texts
@@ -123,7 +126,9 @@ def _integer(shape: Shape) -> st.SearchStrategy[int]:
     return st.sampled_from(edges) | st.integers(low - 10, high + 10)
 
 
-def typed(shape: Shape, member: str, fuzz_name: str, depth: int = 0) -> st.SearchStrategy[Any]:
+def typed(
+    shape: Shape, member: str, fuzz_name: str, wild: bool, depth: int = 0
+) -> st.SearchStrategy[Any]:
     """A value shaped as the model says (types right, sizes and ranges anywhere)."""
     kind = shape.type_name
     if kind == "string":
@@ -144,44 +149,52 @@ def typed(shape: Shape, member: str, fuzz_name: str, depth: int = 0) -> st.Searc
     if depth > 3:
         return json_values
     if kind == "list":
-        item = value_for(shape.member, member, fuzz_name, depth + 1)
+        item = value_for(shape.member, member, fuzz_name, wild, depth + 1)
         return st.lists(item, max_size=int(shape.metadata.get("max", 20)) + 2)
     if kind == "map":
         return st.dictionaries(
-            value_for(shape.key, member, fuzz_name, depth + 1),
-            value_for(shape.value, member, fuzz_name, depth + 1),
+            value_for(shape.key, member, fuzz_name, wild, depth + 1),
+            value_for(shape.value, member, fuzz_name, wild, depth + 1),
             max_size=5,
         )
     if kind == "structure":
-        return structure(shape, fuzz_name, depth + 1)
+        return structure(shape, fuzz_name, wild, depth + 1)
     return json_values
 
 
-def value_for(shape: Shape, member: str, fuzz_name: str, depth: int = 0) -> st.SearchStrategy[Any]:
-    """Mostly model-shaped, sometimes any JSON value at all."""
-    return st.one_of(
-        typed(shape, member, fuzz_name, depth),
-        typed(shape, member, fuzz_name, depth),
-        json_values,
-    )
+def value_for(
+    shape: Shape, member: str, fuzz_name: str, wild: bool, depth: int = 0
+) -> st.SearchStrategy[Any]:
+    """Model-shaped; in a wild document, any JSON value at all a third of the time."""
+    shaped = typed(shape, member, fuzz_name, wild, depth)
+    return st.one_of(shaped, shaped, json_values) if wild else shaped
 
 
-def structure(shape: Shape, fuzz_name: str, depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
-    optional = {
-        member.serialization.get("name", name): value_for(member, name, fuzz_name, depth)
+def structure(
+    shape: Shape, fuzz_name: str, wild: bool, depth: int = 0
+) -> st.SearchStrategy[dict[str, Any]]:
+    values = {
+        member.serialization.get("name", name): value_for(member, name, fuzz_name, wild, depth)
         for name, member in shape.members.items()
     }
+    # Tame documents always carry the required members; wild ones may leave them out.
+    required_names = set() if wild else set(shape.required_members)
+    required = {k: v for k, v in values.items() if k in required_names}
+    optional = {k: v for k, v in values.items() if k not in required_names}
+    members = st.fixed_dictionaries(required, optional=optional)
+    if not wild:
+        return members
     extra = st.dictionaries(st.text(max_size=24), json_values, max_size=3)
-    return st.builds(
-        lambda known, more: {**more, **known}, st.fixed_dictionaries({}, optional=optional), extra
-    )
+    return st.builds(lambda known, more: {**more, **known}, members, extra)
 
 
 def documents(operation: OperationModel, fuzz_name: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Two in three documents are well typed (to reach the service), one in three is wild."""
     shape = operation.input_shape
     if shape is None:
         return st.dictionaries(st.text(max_size=24), json_values, max_size=5)
-    return structure(shape, fuzz_name)
+    tame = structure(shape, fuzz_name, wild=False)
+    return st.one_of(tame, tame, structure(shape, fuzz_name, wild=True))
 
 
 SPECIAL_BODIES = [
@@ -254,6 +267,18 @@ class WireChecker:
         headers = sign(self.endpoint, body, target=f"{TARGET_PREFIX}.{operation}")
         return self.connection.send("POST", "/", headers, body)
 
+    def revive(self, name: str) -> None:
+        """Undo a successful DeleteSecret of the fuzz's own secret, so later examples reach it."""
+        restored = self.send("RestoreSecret", json.dumps({"SecretId": name}).encode())
+        if restored.status != 200:  # it was force-deleted: make it again
+            document = {
+                "Name": name,
+                "SecretString": "fuzz-revived",
+                "ClientRequestToken": VERSION_POOL[0],
+            }
+            created = self.send("CreateSecret", json.dumps(document).encode())
+            assert created.status == 200, created.body
+
     def check(self, operation: str, body: bytes, sensitive: list[str]) -> RawResponse:
         response = self.send(operation, body)
         self.statuses[response.status] = self.statuses.get(response.status, 0) + 1
@@ -288,7 +313,9 @@ def sensitive_values(operation: str, document: dict[str, Any]) -> list[str]:
 def fuzz_name(server: RunningServer) -> str:
     """The fuzz's own secret, which model-shaped SecretIds aim at (it may end up deleted)."""
     name = f"fuzz-target-{uuid.uuid4().hex}"
-    server.client("secretsmanager").create_secret(Name=name, SecretString="fuzz-initial")
+    server.client("secretsmanager").create_secret(
+        Name=name, SecretString="fuzz-initial", ClientRequestToken=VERSION_POOL[0]
+    )
     return name
 
 
@@ -322,7 +349,9 @@ def slow_selected(request: pytest.FixtureRequest) -> None:
 def _fuzz_documents(wire: WireChecker, fuzz_name: str, operation: str, data: st.DataObject) -> None:
     document = data.draw(documents(MODEL.operation_model(operation), fuzz_name), label="document")
     body = json.dumps(document).encode()
-    wire.check(operation, body, sensitive_values(operation, document))
+    response = wire.check(operation, body, sensitive_values(operation, document))
+    if operation == "DeleteSecret" and response.status == 200:
+        wire.revive(fuzz_name)
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)

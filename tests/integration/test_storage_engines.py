@@ -137,7 +137,8 @@ def test_version_retention_keeps_labelled_and_recent_versions(stack: Stack) -> N
     listed = service.list_secret_version_ids(
         ctx(), sm.ListSecretVersionIdsRequest(secret_id="many", include_deprecated=True)
     )
-    assert len(listed.versions) == 100 and listed.next_token is None
+    assert len(listed.versions) == 100
+    assert listed.next_token is None
     current = service.get_secret_value(ctx(), sm.GetSecretValueRequest(secret_id="many"))
     previous = service.get_secret_value(
         ctx(), sm.GetSecretValueRequest(secret_id="many", version_stage="AWSPREVIOUS")
@@ -167,7 +168,8 @@ def test_concurrent_puts_leave_exactly_one_current(stack: Stack) -> None:
     assert errors == []
     described = service.describe_secret(ctx(), sm.SecretIdRequest(secret_id="race"))
     labels = [label for stages in described.version_ids_to_stages.values() for label in stages]
-    assert labels.count("AWSCURRENT") == 1 and labels.count("AWSPREVIOUS") == 1
+    assert labels.count("AWSCURRENT") == 1
+    assert labels.count("AWSPREVIOUS") == 1
     versions = service.list_secret_version_ids(
         ctx(), sm.ListSecretVersionIdsRequest(secret_id="race", include_deprecated=True)
     )
