@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from tests.support.raw_http import (
     AMZ_JSON_1_1,
     Headers,
@@ -156,6 +156,32 @@ def test_x_amz_date_outside_five_minutes_is_invalid_signature(
     assert_no_secret(sm, name)
 
 
+def test_signing_time_in_date_instead_of_x_amz_date_is_rejected(
+    server: RunningServer, sm: Any, name: str
+) -> None:
+    """Strongroom takes the signing time from X-Amz-Date only (documented in sigv4.py)."""
+    headers, body = signed_create(
+        server, name, extra_headers={"Date": "Mon, 01 Jan 2001 00:00:00 GMT"}
+    )
+    assert not any(k.lower() == "x-amz-date" for k, _ in headers)
+    response = post(server.endpoint, headers, body)
+    assert_rejected(response, 400, "IncompleteSignatureException", name)
+    assert_no_secret(sm, name)
+
+
+def test_an_unsigned_payload_is_rejected(server: RunningServer, sm: Any, name: str) -> None:
+    """UNSIGNED-PAYLOAD would let anyone who sees one request replay its headers with any body."""
+    headers, body = signed_create(
+        server, name, extra_headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}
+    )
+    assert "x-amz-content-sha256" in header_value(headers, "Authorization")
+    response = post(server.endpoint, headers, body)
+    error = assert_rejected(response, 400, "InvalidSignatureException", name)
+    assert "UNSIGNED-PAYLOAD" not in body.decode()
+    assert "payload" in error["message"].lower()
+    assert_no_secret(sm, name)
+
+
 def test_credential_scoped_to_kms_on_a_secretsmanager_target_is_rejected(
     server: RunningServer, sm: Any, name: str
 ) -> None:
@@ -237,6 +263,19 @@ def _raw_socket(server: RunningServer) -> socket.socket:
     return sock
 
 
+def _read_first_response(sock: socket.socket) -> RawResponse:
+    """The first response on ``sock``, read by hand: an interim ``100 Continue`` is not skipped
+    (http.client would skip it), so a test sees exactly what the server said first."""
+    reader = sock.makefile("rb")
+    status = int(reader.readline().split(b" ", 2)[1])
+    headers: dict[str, str] = {}
+    while (line := reader.readline().rstrip(b"\r\n")) != b"":
+        name, _, value = line.decode("latin-1").partition(":")
+        headers[name.strip().lower()] = value.strip()
+    body = reader.read(int(headers.get("content-length", "0")))
+    return RawResponse(status, headers, body)
+
+
 def _request_head(headers: Headers, framing: str) -> bytes:
     lines = ["POST / HTTP/1.1", *(f"{k}: {v}" for k, v in headers), framing]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -247,18 +286,27 @@ def test_declared_body_over_1_mib_is_413_before_the_body_is_sent(
 ) -> None:
     """Content-Length 1 MiB + 1: the answer comes while only one body byte was ever sent.
 
-    If the server waited for the body it would never answer and ``begin()`` would time out.
+    If the server waited for the body it would never answer and the read would time out.
     """
     headers, _ = signed_create(server, name)
     with _raw_socket(server) as sock:
         sock.sendall(_request_head(headers, f"Content-Length: {MIB + 1}") + b"{")
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        raw = RawResponse(
-            response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        )
+        raw = _read_first_response(sock)
     body = assert_rejected(raw, 413, "RequestEntityTooLargeException")
     assert str(MIB) in body["message"]
+    assert_no_secret(sm, name)
+
+
+def test_expect_100_continue_with_an_oversized_body_gets_413_not_100(
+    server: RunningServer, sm: Any, name: str
+) -> None:
+    """A client that waits for 100 Continue is told 413 and never invited to send 1 MiB."""
+    headers, _ = signed_create(server, name)
+    with _raw_socket(server) as sock:
+        framing = f"Content-Length: {MIB + 1}\r\nExpect: 100-continue"
+        sock.sendall(_request_head(headers, framing))
+        raw = _read_first_response(sock)
+    assert_rejected(raw, 413, "RequestEntityTooLargeException")
     assert_no_secret(sm, name)
 
 
@@ -274,11 +322,7 @@ def test_chunked_body_over_1_mib_is_413_without_waiting_for_its_end(
         while sent <= MIB:  # 1 MiB + 64 KiB, and never the terminating zero-length chunk
             sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             sent += len(chunk)
-        response = http.client.HTTPResponse(sock)
-        response.begin()
-        raw = RawResponse(
-            response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-        )
+        raw = _read_first_response(sock)
     assert_rejected(raw, 413, "RequestEntityTooLargeException")
     assert_no_secret(sm, name)
 

@@ -65,6 +65,7 @@ from aws_secretsmanager_caching import (
     SecretCache as LibrarySecretCache,
 )
 from aws_secretsmanager_caching.cache.items import SecretCacheObject
+
 from tests.support.server import ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY, RunningServer
 
 pytestmark = pytest.mark.contract
@@ -153,6 +154,7 @@ def get_customer_secrets(customer_id, secret_types):
 # A Complete Example: Building a Multi-Tenant Secrets Wrapper:
 
 logger = logging.getLogger(__name__)
+# ADAPTATION A2: the article's `secrets_client = boto3.client('secretsmanager')` stood here.
 
 class MultiTenantSecretManager:
     def __init__(self, cache_ttl_seconds=600, max_cache_size=1000):

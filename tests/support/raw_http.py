@@ -61,17 +61,22 @@ def sign(
     path: str = "/",
     at: datetime | None = None,
     content_type: str | None = AMZ_JSON_1_1,
+    extra_headers: dict[str, str] | None = None,
 ) -> Headers:
     """Headers for a request signed by botocore's SigV4Auth, as a botocore client signs them.
 
     ``target`` None leaves X-Amz-Target out of the request (and so out of SignedHeaders).
     ``at`` (naive UTC) signs as if the clock read that time, for expired-signature tests.
+    ``extra_headers`` are added before signing, so they are signed too (botocore signs every
+    header but User-Agent, Expect and X-Amzn-Trace-Id); a ``Date`` header makes botocore sign
+    the time there instead of in X-Amz-Date.
     """
     headers = {"Host": host_of(endpoint)}
     if content_type is not None:
         headers["Content-Type"] = content_type
     if target is not None:
         headers["X-Amz-Target"] = target
+    headers.update(extra_headers or {})
     request = AWSRequest(method=method, url=f"{endpoint}{path}", data=body, headers=headers)
     signer = SigV4Auth(Credentials(access_key_id, secret_access_key), service, region)
     if at is None:

@@ -89,9 +89,11 @@ class StrongroomApp:
         if scope["type"] != "http":
             return
         request_id = str(uuid.uuid4())
-        internal_code = "InternalFailure"
+        # Decided before anything can fail, so a crash still answers with the service's
+        # own internal error code (InternalServiceError, KMSInternalException, ...).
+        internal_code = self._dispatcher.internal_error_code_for(_target_of(scope))
         try:
-            internal_code, status, headers, body = await self._handle(scope, receive, request_id)
+            status, headers, body = await self._handle(scope, receive, request_id)
         except ServiceError as error:
             status, headers, body = error_responses.encode(error, request_id)
         except Exception as exc:  # the catch-all: never a traceback or detail on the wire
@@ -140,12 +142,12 @@ class StrongroomApp:
 
     async def _handle(
         self, scope: Scope, receive: Receive, request_id: str
-    ) -> tuple[str, int, list[tuple[bytes, bytes]], bytes]:
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         method = scope["method"]
         path = scope["path"]
         if method == "GET" and path in ("/healthz", "/readyz"):
             body = b'{"status":"ok"}'
-            return "InternalFailure", 200, _headers(request_id, body), body
+            return 200, _headers(request_id, body), body
         if method != "POST" or scope.get("raw_path", path.encode()) != b"/":
             raise UnknownOperationException("The requested operation is not recognized.")
         raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
@@ -161,7 +163,6 @@ class StrongroomApp:
             elif name == "user-agent":
                 user_agent = value
         body = await self._read_body(receive, declared)
-        internal_code = self._dispatcher.internal_error_code_for(target)
         verified = self._verifier.verify(
             SignedRequest(
                 method=method,
@@ -202,7 +203,14 @@ class StrongroomApp:
         else:
             loop = asyncio.get_running_loop()
             response = await loop.run_in_executor(self._executor, operation.handler, ctx, body)
-        return internal_code, 200, _headers(request_id, response), response
+        return 200, _headers(request_id, response), response
+
+
+def _target_of(scope: Scope) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-amz-target":
+            return str(value.decode("latin-1"))
+    return ""
 
 
 def _headers(request_id: str, body: bytes) -> list[tuple[bytes, bytes]]:
