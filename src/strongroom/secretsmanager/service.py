@@ -322,6 +322,54 @@ class SecretsManagerService:
         )
         tx.delete_versions(secret_id, [v.version_id for v in removable[:excess]])
 
+    def _is_retry(
+        self,
+        tx: SecretsTransaction,
+        secret: SecretRecord,
+        version_id: str,
+        kind: ValueKind,
+        plaintext: bytes,
+    ) -> bool:
+        """True if this version exists with this value (a retried request: change nothing);
+        the same ClientRequestToken with another value is ResourceExistsException."""
+        existing = tx.version(secret.id, version_id)
+        if existing is None:
+            return False
+        if not self._same_value(secret, existing, kind, plaintext):
+            raise ResourceExistsException(
+                "You can't modify an existing version, you can only create a new version."
+            )
+        return True
+
+    def _insert_version(
+        self,
+        tx: SecretsTransaction,
+        secret_id: int,
+        version_id: str,
+        sealed: SealedValue,
+        labels: tuple[str, ...],
+        now: datetime,
+    ) -> None:
+        """Store a new version, attach its labels (moving AWSCURRENT hands AWSPREVIOUS to
+        the old current) and prune old unlabelled versions."""
+        tx.insert_version(
+            secret_id,
+            NewVersion(
+                version_id=version_id,
+                created_at=now,
+                kms_key_arn=sealed.kms_key_arn,
+                value_kind=sealed.kind,
+                encrypted_data_key=sealed.encrypted_data_key,
+                encrypted_value=sealed.encrypted_value,
+            ),
+        )
+        stages = tx.stages(secret_id)
+        changes = staging.attach(stages, version_id, labels)
+        staging.apply(stages, changes)
+        for label, target in changes.items():
+            tx.set_stage(secret_id, label, target)
+        self._prune_versions(tx, secret_id, now)
+
     def _resolve_kms_reference(self, ctx: CallContext, kms_key_id: str | None) -> str | None:
         if kms_key_id is None or kms_key_id == "":
             return None
@@ -379,18 +427,7 @@ class SecretsManagerService:
                 raise StaleRecord from exc
             if sealed is None:
                 return CreateSecretResult(arn=secret.arn, name=secret.name, version_id=None)
-            tx.insert_version(
-                secret.id,
-                NewVersion(
-                    version_id=version_id,
-                    created_at=now,
-                    kms_key_arn=sealed.kms_key_arn,
-                    value_kind=sealed.kind,
-                    encrypted_data_key=sealed.encrypted_data_key,
-                    encrypted_value=sealed.encrypted_value,
-                ),
-            )
-            tx.set_stage(secret.id, staging.AWSCURRENT, version_id)
+            self._insert_version(tx, secret.id, version_id, sealed, (staging.AWSCURRENT,), now)
             return CreateSecretResult(arn=secret.arn, name=secret.name, version_id=version_id)
 
         return self._write(run)
@@ -530,33 +567,12 @@ class SecretsManagerService:
             self._require_live(current)
             if current.arn != secret.arn:
                 raise StaleRecord  # deleted and re-created under the same name meanwhile
-            existing = tx.version(current.id, version_id)
-            if existing is not None:
-                if not self._same_value(current, existing, kind, plaintext):
-                    raise ResourceExistsException(
-                        "You can't modify an existing version, you can only create a new version."
-                    )
+            if self._is_retry(tx, current, version_id, kind, plaintext):
                 labels_now = staging.labels_by_version(tx.stages(current.id)).get(version_id, ())
                 return PutSecretValueResult(current.arn, current.name, version_id, labels_now)
             now = self._clock.now()
             tx.bump(current, changed_at=now)
-            tx.insert_version(
-                current.id,
-                NewVersion(
-                    version_id=version_id,
-                    created_at=now,
-                    kms_key_arn=sealed.kms_key_arn,
-                    value_kind=sealed.kind,
-                    encrypted_data_key=sealed.encrypted_data_key,
-                    encrypted_value=sealed.encrypted_value,
-                ),
-            )
-            stages = tx.stages(current.id)
-            changes = staging.attach(stages, version_id, labels)
-            staging.apply(stages, changes)
-            for label, target in changes.items():
-                tx.set_stage(current.id, label, target)
-            self._prune_versions(tx, current.id, now)
+            self._insert_version(tx, current.id, version_id, sealed, labels, now)
             return PutSecretValueResult(
                 current.arn, current.name, version_id, tuple(sorted(labels))
             )
@@ -595,34 +611,16 @@ class SecretsManagerService:
                 fields["description"] = request.description
             if request.kms_key_id is not None:
                 fields["kms_key_id"] = new_key
-            # The compare-and-set comes first: it is what serialises concurrent writers.
+            retry = (
+                sealed is not None
+                and version_id is not None
+                and self._is_retry(tx, current, version_id, kind, plaintext)
+            )
+            if retry and not fields:
+                return UpdateSecretResult(current.arn, current.name, version_id)
             tx.bump(current, changed_at=now, **fields)
-            if sealed is not None and version_id is not None:
-                existing = tx.version(current.id, version_id)
-                if existing is not None:
-                    if not self._same_value(current, existing, kind, plaintext):
-                        raise ResourceExistsException(
-                            "You can't modify an existing version, you can only create a new "
-                            "version."
-                        )
-                    return UpdateSecretResult(current.arn, current.name, version_id)
-                tx.insert_version(
-                    current.id,
-                    NewVersion(
-                        version_id=version_id,
-                        created_at=now,
-                        kms_key_arn=sealed.kms_key_arn,
-                        value_kind=sealed.kind,
-                        encrypted_data_key=sealed.encrypted_data_key,
-                        encrypted_value=sealed.encrypted_value,
-                    ),
-                )
-                stages = tx.stages(current.id)
-                for label, target in staging.attach(
-                    stages, version_id, [staging.AWSCURRENT]
-                ).items():
-                    tx.set_stage(current.id, label, target)
-                self._prune_versions(tx, current.id, now)
+            if sealed is not None and version_id is not None and not retry:
+                self._insert_version(tx, current.id, version_id, sealed, (staging.AWSCURRENT,), now)
             return UpdateSecretResult(current.arn, current.name, version_id)
 
         return self._write(run)
