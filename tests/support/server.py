@@ -57,7 +57,14 @@ class RunningServer:
                 self.process.wait()
 
 
-def start_server(data_dir: Path, *extra_args: str, port: int | None = None) -> RunningServer:
+def start_server(
+    data_dir: Path,
+    *extra_args: str,
+    port: int | None = None,
+    dev: bool = True,
+    fixed_credentials: bool = True,
+) -> RunningServer:
+    """Start a server; ``dev=False`` runs production mode (the caller passes a root key)."""
     port = port or free_port()
     log_path = data_dir.parent / f"{data_dir.name}-server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STRONGROOM_"))}
@@ -66,15 +73,21 @@ def start_server(data_dir: Path, *extra_args: str, port: int | None = None) -> R
         "-m",
         "strongroom.cli",
         "server",
-        "--dev",
+        *(["--dev"] if dev else []),
         "--port",
         str(port),
         "--data-dir",
         str(data_dir),
-        "--root-access-key-id",
-        ROOT_ACCESS_KEY_ID,
-        "--root-secret-access-key",
-        ROOT_SECRET_ACCESS_KEY,
+        *(
+            [
+                "--root-access-key-id",
+                ROOT_ACCESS_KEY_ID,
+                "--root-secret-access-key",
+                ROOT_SECRET_ACCESS_KEY,
+            ]
+            if fixed_credentials
+            else []
+        ),
         *extra_args,
     ]
     with log_path.open("ab") as log:
