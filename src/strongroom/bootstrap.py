@@ -101,7 +101,8 @@ def _assemble(
     migrate.upgrade(data_engine, "data")
     migrate.upgrade(keystore_engine, "keystore")
 
-    keyring = KeyRing(root_key, SqlKeyMaterialStore(keystore_engine), clock)
+    material_store = SqlKeyMaterialStore(keystore_engine)
+    keyring = KeyRing(root_key, material_store, clock)
     keyring.open()
     key_store = SqlKeyDirectoryStore(data_engine)
     keys = KeyDirectory(key_store, keyring, clock, settings.account_id)
@@ -130,7 +131,7 @@ def _assemble(
             secrets_manager.reset()
             key_store.reset()
             keys.forget_cached()
-            SqlKeyMaterialStore(keystore_engine).reset()
+            material_store.reset()
             keyring.forget_all()
             log.warning("dev reset: all secrets and keys were deleted")
 

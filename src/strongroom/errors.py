@@ -78,24 +78,12 @@ class LimitExceededException(ClientError):
     """A count limit would be exceeded."""
 
 
-class PreconditionNotMetException(ClientError):
-    """A required precondition is not met."""
-
-
-class MalformedPolicyDocumentException(ClientError):
-    """The policy document is not valid."""
-
-
 class EncryptionFailure(ClientError):
     """The value could not be encrypted with the secret's KMS key."""
 
 
 class DecryptionFailure(ClientError):
     """The value could not be decrypted with the secret's KMS key."""
-
-
-class ThrottlingException(ClientError):
-    """Too many requests."""
 
 
 class RequestEntityTooLargeException(ClientError):

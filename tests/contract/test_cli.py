@@ -33,6 +33,17 @@ def child_env(variables: dict[str, str], tmp_path: Path) -> dict[str, str]:
     return env
 
 
+def dev_reset(endpoint: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "strongroom.cli", "dev", "reset", "--endpoint", endpoint],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def test_dev_server_prints_working_credentials_and_keeps_them(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data", fixed_credentials=False)
     try:
@@ -85,27 +96,13 @@ def test_dev_reset_wipes_everything(tmp_path: Path) -> None:
             },
             tmp_path,
         )
-        done = subprocess.run(
-            [sys.executable, "-m", "strongroom.cli", "dev", "reset", "--endpoint", server.endpoint],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = dev_reset(server.endpoint, env)
         assert done.returncode == 0, done.stderr
         assert sm.list_secrets(IncludePlannedDeletion=True)["SecretList"] == []
         sm.create_secret(Name="before-reset", SecretString="again")
         assert sm.get_secret_value(SecretId="before-reset")["SecretString"] == "again"
         env["AWS_SECRET_ACCESS_KEY"] = "wrong-secret-access-key-000000000"
-        refused = subprocess.run(
-            [sys.executable, "-m", "strongroom.cli", "dev", "reset", "--endpoint", server.endpoint],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        refused = dev_reset(server.endpoint, env)
         assert refused.returncode != 0
         assert "InvalidSignatureException" in refused.stderr
         assert sm.get_secret_value(SecretId="before-reset")["SecretString"] == "again"
@@ -144,14 +141,7 @@ def test_production_mode_serves_only_its_regions_and_has_no_reset(tmp_path: Path
             },
             tmp_path,
         )
-        refused = subprocess.run(
-            [sys.executable, "-m", "strongroom.cli", "dev", "reset", "--endpoint", server.endpoint],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        refused = dev_reset(server.endpoint, env)
         assert refused.returncode != 0
         assert "UnknownOperationException" in refused.stderr
     finally:

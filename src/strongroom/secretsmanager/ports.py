@@ -160,7 +160,3 @@ class SecretStore(Protocol):
     def reader(self) -> AbstractContextManager[SecretReader]:
         """A connection for the value-read hot path (no explicit transaction)."""
         ...
-
-
-# Used by the service to give readers a stable "value of a version" view.
-StageMap = Mapping[str, str]

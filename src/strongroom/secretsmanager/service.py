@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -100,14 +100,38 @@ MARKED_FOR_DELETION = (
 
 
 @dataclass(frozen=True, slots=True)
+class NewValue:
+    """A value a request wants stored, under the version id it will get."""
+
+    version_id: str
+    kind: ValueKind
+    plaintext: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class SealedValue:
+    """A NewValue encrypted and ready to store."""
+
+    version_id: str
     kind: ValueKind
     encrypted_data_key: bytes
     encrypted_value: bytes
     kms_key_arn: str
 
 
-def _value_of(secret_string: str | None, secret_binary: bytes | None) -> tuple[ValueKind, bytes]:
+def _new_value(
+    client_request_token: str | None, secret_string: str | None, secret_binary: bytes | None
+) -> NewValue:
+    """Exactly one of SecretString and SecretBinary, under the token (or a new version id)."""
+    kind, plaintext = _value_kind_and_bytes(secret_string, secret_binary)
+    version_id = client_request_token or str(uuid.uuid4())
+    _check_version_id(version_id, "clientRequestToken")
+    return NewValue(version_id, kind, plaintext)
+
+
+def _value_kind_and_bytes(
+    secret_string: str | None, secret_binary: bytes | None
+) -> tuple[ValueKind, bytes]:
     if secret_string is not None and secret_binary is not None:
         raise InvalidParameterException(
             "You can't specify both a binary secret value and a string value in the same secret."
@@ -261,9 +285,7 @@ class SecretsManagerService:
         arn: str,
         name: str,
         kms_key_id: str | None,
-        version_id: str,
-        kind: ValueKind,
-        plaintext: bytes,
+        value: NewValue,
     ) -> SealedValue:
         try:
             key = self._keys.resolve(
@@ -273,13 +295,13 @@ class SecretsManagerService:
             raise EncryptionFailure(
                 "Secrets Manager can't encrypt the secret value: the KMS key was not found."
             ) from exc
-        context = self._encryption_context((arn, name), version_id)
+        context = self._encryption_context((arn, name), value.version_id)
         data_key, wrapped = self._keyring.generate_data_key(key.key_id, context)
         try:
-            sealed = envelope.seal_value(data_key, plaintext, context)
+            sealed = envelope.seal_value(data_key, value.plaintext, context)
         finally:
             data_key.wipe()
-        return SealedValue(kind, wrapped, sealed, key.arn)
+        return SealedValue(value.version_id, value.kind, wrapped, sealed, key.arn)
 
     def _open(self, secret: SecretRecord | SecretHead, version: VersionRecord) -> bytes:
         context = self._encryption_context(secret, version.version_id)
@@ -298,12 +320,10 @@ class SecretsManagerService:
         finally:
             data_key.wipe()
 
-    def _same_value(
-        self, secret: SecretRecord, version: VersionRecord, sealed_kind: ValueKind, plaintext: bytes
-    ) -> bool:
+    def _same_value(self, secret: SecretRecord, version: VersionRecord, value: NewValue) -> bool:
         existing = self._open(secret, version)
-        same_kind = version.value_kind == sealed_kind
-        return hmac.compare_digest(existing, plaintext) and same_kind
+        same_kind = version.value_kind == value.kind
+        return hmac.compare_digest(existing, value.plaintext) and same_kind
 
     def _prune_versions(self, tx: SecretsTransaction, secret_id: int, now: datetime) -> None:
         """Keep at most 100 versions, never removing labelled ones or any under 24 hours old."""
@@ -322,20 +342,13 @@ class SecretsManagerService:
         )
         tx.delete_versions(secret_id, [v.version_id for v in removable[:excess]])
 
-    def _is_retry(
-        self,
-        tx: SecretsTransaction,
-        secret: SecretRecord,
-        version_id: str,
-        kind: ValueKind,
-        plaintext: bytes,
-    ) -> bool:
+    def _is_retry(self, tx: SecretsTransaction, secret: SecretRecord, value: NewValue) -> bool:
         """True if this version exists with this value (a retried request: change nothing);
         the same ClientRequestToken with another value is ResourceExistsException."""
-        existing = tx.version(secret.id, version_id)
+        existing = tx.version(secret.id, value.version_id)
         if existing is None:
             return False
-        if not self._same_value(secret, existing, kind, plaintext):
+        if not self._same_value(secret, existing, value):
             raise ResourceExistsException(
                 "You can't modify an existing version, you can only create a new version."
             )
@@ -345,7 +358,6 @@ class SecretsManagerService:
         self,
         tx: SecretsTransaction,
         secret_id: int,
-        version_id: str,
         sealed: SealedValue,
         labels: tuple[str, ...],
         now: datetime,
@@ -355,7 +367,7 @@ class SecretsManagerService:
         tx.insert_version(
             secret_id,
             NewVersion(
-                version_id=version_id,
+                version_id=sealed.version_id,
                 created_at=now,
                 kms_key_arn=sealed.kms_key_arn,
                 value_kind=sealed.kind,
@@ -364,7 +376,7 @@ class SecretsManagerService:
             ),
         )
         stages = tx.stages(secret_id)
-        changes = staging.attach(stages, version_id, labels)
+        changes = staging.attach(stages, sealed.version_id, labels)
         staging.apply(stages, changes)
         for label, target in changes.items():
             tx.set_stage(secret_id, label, target)
@@ -396,22 +408,20 @@ class SecretsManagerService:
         if len(tags) > MAX_TAGS_PER_SECRET:
             raise LimitExceededException(f"A secret can have at most {MAX_TAGS_PER_SECRET} tags.")
         kms_key_id = self._resolve_kms_reference(ctx, request.kms_key_id)
-        has_value = request.secret_string is not None or request.secret_binary is not None
-        version_id = request.client_request_token or str(uuid.uuid4())
-        _check_version_id(version_id, "clientRequestToken")
         arn = new_secret_arn(ctx.partition, ctx.region, ctx.account_id, request.name)
+        value: NewValue | None = None
         sealed: SealedValue | None = None
-        plaintext = b""
-        kind: ValueKind = "string"
-        if has_value:
-            kind, plaintext = _value_of(request.secret_string, request.secret_binary)
-            sealed = self._seal(ctx, arn, request.name, kms_key_id, version_id, kind, plaintext)
+        if request.secret_string is not None or request.secret_binary is not None:
+            value = _new_value(
+                request.client_request_token, request.secret_string, request.secret_binary
+            )
+            sealed = self._seal(ctx, arn, request.name, kms_key_id, value)
 
         def run(tx: SecretsTransaction) -> CreateSecretResult:
             now = self._clock.now()
             existing = tx.secret_by_name(ctx.region, request.name)
             if existing is not None:
-                return self._create_retry(tx, existing, version_id, has_value, kind, plaintext)
+                return self._create_retry(tx, existing, value)
             try:
                 secret = tx.insert_secret(
                     arn=arn,
@@ -427,19 +437,13 @@ class SecretsManagerService:
                 raise StaleRecord from exc
             if sealed is None:
                 return CreateSecretResult(arn=secret.arn, name=secret.name, version_id=None)
-            self._insert_version(tx, secret.id, version_id, sealed, (staging.AWSCURRENT,), now)
-            return CreateSecretResult(arn=secret.arn, name=secret.name, version_id=version_id)
+            self._insert_version(tx, secret.id, sealed, (staging.AWSCURRENT,), now)
+            return CreateSecretResult(secret.arn, secret.name, sealed.version_id)
 
         return self._write(run)
 
     def _create_retry(
-        self,
-        tx: SecretsTransaction,
-        existing: SecretRecord,
-        version_id: str,
-        has_value: bool,
-        kind: ValueKind,
-        plaintext: bytes,
+        self, tx: SecretsTransaction, existing: SecretRecord, value: NewValue | None
     ) -> CreateSecretResult:
         """A CreateSecret for a name that exists succeeds only as a retry of the same call."""
         if existing.deleted_at is not None:
@@ -447,9 +451,8 @@ class SecretsManagerService:
                 "You can't create this secret because a secret with this name is already "
                 "scheduled for deletion."
             )
-        version = tx.version(existing.id, version_id) if has_value else None
-        if version is not None and self._same_value(existing, version, kind, plaintext):
-            return CreateSecretResult(arn=existing.arn, name=existing.name, version_id=version_id)
+        if value is not None and self._is_retry(tx, existing, value):
+            return CreateSecretResult(existing.arn, existing.name, value.version_id)
         raise ResourceExistsException(
             f"The operation failed because the secret {existing.name} already exists."
         )
@@ -549,32 +552,32 @@ class SecretsManagerService:
     def put_secret_value(
         self, ctx: CallContext, request: PutSecretValueRequest
     ) -> PutSecretValueResult:
-        kind, plaintext = _value_of(request.secret_string, request.secret_binary)
-        version_id = request.client_request_token or str(uuid.uuid4())
-        _check_version_id(version_id, "clientRequestToken")
+        value = _new_value(
+            request.client_request_token, request.secret_string, request.secret_binary
+        )
         labels = tuple(request.version_stages or (staging.AWSCURRENT,))
         if len(set(labels)) != len(labels):
             raise InvalidParameterException("VersionStages can't contain the same label twice.")
         with self._read() as tx:
             secret = self._resolve(tx, ctx, request.secret_id)
         self._require_live(secret)
-        sealed = self._seal(
-            ctx, secret.arn, secret.name, secret.kms_key_id, version_id, kind, plaintext
-        )
+        sealed = self._seal(ctx, secret.arn, secret.name, secret.kms_key_id, value)
 
         def run(tx: SecretsTransaction) -> PutSecretValueResult:
             current = self._resolve(tx, ctx, request.secret_id)
             self._require_live(current)
             if current.arn != secret.arn:
                 raise StaleRecord  # deleted and re-created under the same name meanwhile
-            if self._is_retry(tx, current, version_id, kind, plaintext):
-                labels_now = staging.labels_by_version(tx.stages(current.id)).get(version_id, ())
-                return PutSecretValueResult(current.arn, current.name, version_id, labels_now)
+            if self._is_retry(tx, current, value):
+                labels_now = staging.labels_by_version(tx.stages(current.id)).get(
+                    value.version_id, ()
+                )
+                return PutSecretValueResult(current.arn, current.name, value.version_id, labels_now)
             now = self._clock.now()
             tx.bump(current, changed_at=now)
-            self._insert_version(tx, current.id, version_id, sealed, labels, now)
+            self._insert_version(tx, current.id, sealed, labels, now)
             return PutSecretValueResult(
-                current.arn, current.name, version_id, tuple(sorted(labels))
+                current.arn, current.name, value.version_id, tuple(sorted(labels))
             )
 
         return self._write(run)
@@ -582,23 +585,19 @@ class SecretsManagerService:
     def update_secret(self, ctx: CallContext, request: UpdateSecretRequest) -> UpdateSecretResult:
         if request.type is not None:
             raise InvalidParameterException("The Type parameter is not supported by this server.")
-        has_value = request.secret_string is not None or request.secret_binary is not None
         new_key = self._resolve_kms_reference(ctx, request.kms_key_id)
         with self._read() as tx:
             secret = self._resolve(tx, ctx, request.secret_id)
         self._require_live(secret)
-        version_id: str | None = None
+        value: NewValue | None = None
         sealed: SealedValue | None = None
-        kind: ValueKind = "string"
-        plaintext = b""
-        if has_value:
-            kind, plaintext = _value_of(request.secret_string, request.secret_binary)
-            version_id = request.client_request_token or str(uuid.uuid4())
-            _check_version_id(version_id, "clientRequestToken")
-            key_for_value = new_key if request.kms_key_id is not None else secret.kms_key_id
-            sealed = self._seal(
-                ctx, secret.arn, secret.name, key_for_value, version_id, kind, plaintext
+        if request.secret_string is not None or request.secret_binary is not None:
+            value = _new_value(
+                request.client_request_token, request.secret_string, request.secret_binary
             )
+            key_for_value = new_key if request.kms_key_id is not None else secret.kms_key_id
+            sealed = self._seal(ctx, secret.arn, secret.name, key_for_value, value)
+        version_id = None if value is None else value.version_id
 
         def run(tx: SecretsTransaction) -> UpdateSecretResult:
             current = self._resolve(tx, ctx, request.secret_id)
@@ -611,16 +610,12 @@ class SecretsManagerService:
                 fields["description"] = request.description
             if request.kms_key_id is not None:
                 fields["kms_key_id"] = new_key
-            retry = (
-                sealed is not None
-                and version_id is not None
-                and self._is_retry(tx, current, version_id, kind, plaintext)
-            )
+            retry = value is not None and self._is_retry(tx, current, value)
             if retry and not fields:
                 return UpdateSecretResult(current.arn, current.name, version_id)
             tx.bump(current, changed_at=now, **fields)
-            if sealed is not None and version_id is not None and not retry:
-                self._insert_version(tx, current.id, version_id, sealed, (staging.AWSCURRENT,), now)
+            if sealed is not None and not retry:
+                self._insert_version(tx, current.id, sealed, (staging.AWSCURRENT,), now)
             return UpdateSecretResult(current.arn, current.name, version_id)
 
         return self._write(run)

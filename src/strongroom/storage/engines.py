@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 WRITE_OPTION = "strongroom_write"
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite+pysqlite:///{path}"
 
 
 def create(url: str) -> Engine:
