@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hmac
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 AES_256_KEY_BYTES = 32
+T = TypeVar("T")
 
 
 class KeyMaterial:
@@ -19,11 +21,12 @@ class KeyMaterial:
     best effort against memory disclosure, not a guarantee (see DESIGN §5).
     """
 
-    __slots__ = ("__weakref__", "_aead", "_buffer", "_wiped")
+    __slots__ = ("__weakref__", "_aead", "_buffer", "_derived", "_wiped")
 
     def __init__(self, secret: bytes | bytearray) -> None:
         self._buffer = bytearray(secret)
         self._aead: AESGCM | None = None
+        self._derived: Any = None
         self._wiped = False
 
     def __len__(self) -> int:
@@ -66,9 +69,18 @@ class KeyMaterial:
             self._aead = AESGCM(bytes(self._buffer))
         return self._aead
 
+    def derived(self, build: Callable[[bytes], T]) -> T:
+        """An object built once from the key bytes (e.g. a parsed private key) and kept
+        until :meth:`wipe`. One ``build`` per key: callers pass the same function."""
+        self._check_not_wiped()
+        if self._derived is None:
+            self._derived = build(bytes(self._buffer))
+        return self._derived  # type: ignore[no-any-return]
+
     def wipe(self) -> None:
-        """Overwrite the key bytes with zeros and drop the derived primitive."""
+        """Overwrite the key bytes with zeros and drop the derived primitives."""
         for i in range(len(self._buffer)):
             self._buffer[i] = 0
         self._aead = None
+        self._derived = None
         self._wiped = True
