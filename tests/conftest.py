@@ -35,6 +35,11 @@ def sm(server: RunningServer) -> boto3.client:  # type: ignore[valid-type]
 
 
 @pytest.fixture
+def kms(server: RunningServer) -> boto3.client:  # type: ignore[valid-type]
+    return server.client("kms")
+
+
+@pytest.fixture
 def unique() -> str:
     """A fresh name fragment, so tests sharing the session server never collide."""
     return uuid.uuid4().hex[:12]

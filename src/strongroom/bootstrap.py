@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
-from strongroom.clock import Clock, SystemClock
+from strongroom.clock import Clock, OffsetClock, SystemClock
 from strongroom.context import Principal
 from strongroom.crypto.key_material import KeyMaterial
 from strongroom.crypto.root_key_providers import (
@@ -19,15 +20,22 @@ from strongroom.crypto.root_key_providers import (
 )
 from strongroom.identity.credentials import CredentialDirectory, IssuedCredentials, root_principal
 from strongroom.ids import AccountId, partition_of
+from strongroom.kms.aliases import AliasAdministration
+from strongroom.kms.cryptographic_operations import CryptographicOperations
+from strongroom.kms.key_access import KeyAccess
+from strongroom.kms.key_administration import KeyAdministration
 from strongroom.kms.key_directory import KeyDirectory
+from strongroom.kms.key_import import KeyImport
+from strongroom.kms.key_rotation import KeyRotation
+from strongroom.kms.key_usage import KeyUsageTracker
 from strongroom.kms.keyring import KeyRing
 from strongroom.scheduling.periodic import PeriodicJob
 from strongroom.secretsmanager.service import SecretsManagerService
 from strongroom.server.app import REQUIRED_SIGNED_HEADERS, EdgeSettings, StrongroomApp
 from strongroom.server.dispatch import (
     Dispatcher,
-    register_dev_reset,
-    register_known_but_unbuilt,
+    register_dev_tools,
+    register_kms,
     register_secrets_manager,
 )
 from strongroom.server.sigv4 import SigV4Verifier
@@ -100,14 +108,24 @@ def _assemble(
 ) -> Application:
     migrate.upgrade(data_engine, "data")
     migrate.upgrade(keystore_engine, "keystore")
+    # Services run on their own clock; on a dev server tests can move it forward.
+    service_clock = OffsetClock(clock) if settings.dev else clock
 
     material_store = SqlKeyMaterialStore(keystore_engine)
-    keyring = KeyRing(root_key, material_store, clock)
+    keyring = KeyRing(
+        root_key, material_store, service_clock, usage_budget=settings.key_usage_budget
+    )
     keyring.open()
     key_store = SqlKeyDirectoryStore(data_engine)
-    keys = KeyDirectory(key_store, keyring, clock, settings.account_id)
+    keys = KeyDirectory(key_store, keyring, service_clock, settings.account_id)
+    key_access = KeyAccess(keys)
+    key_usage = KeyUsageTracker(key_store, service_clock)
+    crypto_operations = CryptographicOperations(key_access, keyring, key_usage)
+    key_administration = KeyAdministration(key_access, keyring, key_usage, service_clock)
+    key_rotation = KeyRotation(key_access, keyring, service_clock)
+    key_import = KeyImport(key_access, keyring, service_clock)
     secret_store = SqlSecretStore(data_engine)
-    secrets_manager = SecretsManagerService(secret_store, keys, keyring, clock)
+    secrets_manager = SecretsManagerService(secret_store, crypto_operations, service_clock)
 
     credentials = CredentialDirectory(SqlAccessKeyStore(data_engine), keyring, clock)
     root_arn = root_principal(partition_of(settings.region), settings.account_id, "").arn
@@ -124,22 +142,46 @@ def _assemble(
 
     dispatcher = Dispatcher()
     register_secrets_manager(dispatcher, secrets_manager)
-    register_known_but_unbuilt(dispatcher, "kms", "KMSInternalException")
+    register_kms(
+        dispatcher,
+        [
+            key_administration,
+            AliasAdministration(key_access, service_clock),
+            crypto_operations,
+            key_rotation,
+            key_import,
+        ],
+    )
+
+    interval = settings.reaper_interval_seconds
+    jobs = [
+        PeriodicJob("secret-deletion-reaper", interval, secrets_manager.purge_expired_deletions),
+        PeriodicJob("key-destruction-reaper", interval, key_administration.destroy_due_keys),
+        PeriodicJob("imported-material-expiry", interval, key_import.expire_imported_material),
+        PeriodicJob("key-rotation-scheduler", interval, key_rotation.rotate_due_keys),
+        PeriodicJob("key-usage-flush", 5.0, key_usage.flush),
+    ]
+
     if settings.dev:
+        assert isinstance(service_clock, OffsetClock)  # noqa: S101 - set above for dev
 
         def reset_everything() -> None:
             secrets_manager.reset()
+            key_usage.forget_all()
             key_store.reset()
             keys.forget_cached()
             material_store.reset()
             keyring.forget_all()
             log.warning("dev reset: all secrets and keys were deleted")
 
-        register_dev_reset(dispatcher, reset_everything)
+        def advance_clock(seconds: float) -> None:
+            service_clock.advance(timedelta(seconds=seconds))
+            log.warning("dev clock moved forward %.0f seconds", seconds)
+            for job in jobs:
+                job.run_once()
 
-    reaper = PeriodicJob(
-        "deletion-reaper", settings.reaper_interval_seconds, secrets_manager.purge_expired_deletions
-    )
+        register_dev_tools(dispatcher, reset_everything, advance_clock)
+
     app = StrongroomApp(
         dispatcher=dispatcher,
         verifier=SigV4Verifier(credentials, required_signed_headers=REQUIRED_SIGNED_HEADERS),
@@ -150,8 +192,8 @@ def _assemble(
             region_allowed=settings.region_allowed,
             max_body_bytes=settings.max_body_bytes,
             inline_point_reads=data_engine.dialect.name == "sqlite",
-            on_startup=(reaper.start,),
-            on_shutdown=(reaper.stop,),
+            on_startup=tuple(job.start for job in jobs),
+            on_shutdown=(*(job.stop for job in jobs), key_usage.flush),
         ),
     )
     return Application(
@@ -161,5 +203,5 @@ def _assemble(
         root_key_source=provider.describe(),
         secrets_manager=secrets_manager,
         _engines=[data_engine, keystore_engine],
-        _jobs=[reaper],
+        _jobs=jobs,
     )

@@ -31,3 +31,21 @@ class FrozenClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+
+class OffsetClock:
+    """Another clock moved forward by an offset: a dev server's services run on one, so a
+    test can fast-forward through deletion windows and rotation periods. (Request
+    signatures are always checked against the real clock.)"""
+
+    def __init__(self, base: Clock) -> None:
+        self._base = base
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset
+
+    def advance(self, delta: timedelta) -> None:
+        if delta < timedelta(0):
+            raise ValueError("time only moves forward")
+        self._offset += delta

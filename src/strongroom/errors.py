@@ -7,6 +7,8 @@ Tree::
     │   ├── ValidationException, InvalidParameterException, InvalidRequestException,
     │   │   ResourceNotFoundException, ResourceExistsException, LimitExceededException,
     │   │   EncryptionFailure, DecryptionFailure, UnknownOperationException, ...
+    │   ├── KMS's own: NotFoundException, DisabledException, KMSInvalidStateException,
+    │   │   InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException, ...
     │   └── AuthError                 raised by the edge before any service runs
     │       ├── MissingAuthenticationTokenException (403)
     │       ├── IncompleteSignatureException, InvalidSignatureException
@@ -84,6 +86,91 @@ class EncryptionFailure(ClientError):
 
 class DecryptionFailure(ClientError):
     """The value could not be decrypted with the secret's KMS key."""
+
+
+# -- KMS ----------------------------------------------------------------------------
+
+
+class NotFoundException(ClientError):
+    """KMS: no key, alias or key material answers to that reference."""
+
+
+class DisabledException(ClientError):
+    """KMS: the key is disabled."""
+
+
+class KMSInvalidStateException(ClientError):
+    """KMS: the key's state (pending deletion, pending import, ...) forbids the request."""
+
+
+class InvalidKeyUsageException(ClientError):
+    """KMS: the key's usage or spec does not allow this operation or algorithm."""
+
+
+class IncorrectKeyException(ClientError):
+    """KMS: the ciphertext was not made under the key the request names."""
+
+
+class InvalidCiphertextException(ClientError):
+    """KMS: the ciphertext, its encryption context or its key do not authenticate."""
+
+
+class InvalidArnException(ClientError):
+    """KMS: a parameter that must be an ARN is not a valid one."""
+
+
+class InvalidAliasNameException(ClientError):
+    """KMS: the alias name is malformed or reserved."""
+
+
+class AlreadyExistsException(ClientError):
+    """KMS: the alias already exists."""
+
+
+class UnsupportedOperationException(ClientError):
+    """KMS: the operation is not supported for this key or by this server."""
+
+
+class TagException(ClientError):
+    """KMS: a tag key or value is not allowed."""
+
+
+class MalformedPolicyDocumentException(ClientError):
+    """A policy document is not valid."""
+
+
+class InvalidMarkerException(ClientError):
+    """KMS: the pagination marker is not one this server issued."""
+
+
+class IncorrectKeyMaterialException(ClientError):
+    """KMS: imported key material is not the material previously imported into the key."""
+
+
+class ExpiredImportTokenException(ClientError):
+    """KMS: the import token has expired."""
+
+
+class InvalidImportTokenException(ClientError):
+    """KMS: the import token was not issued for this key or is malformed."""
+
+
+class KMSInvalidSignatureException(ClientError):
+    """KMS: the signature does not verify."""
+
+
+class KMSInvalidMacException(ClientError):
+    """KMS: the MAC does not verify."""
+
+
+class DryRunOperationException(ClientError):
+    """KMS: the request would have succeeded, but DryRun was set."""
+
+    status = 412
+
+
+class ConflictException(ClientError):
+    """KMS: a conflicting operation (e.g. a rotation) is in progress."""
 
 
 class RequestEntityTooLargeException(ClientError):

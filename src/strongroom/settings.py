@@ -8,10 +8,12 @@ from pathlib import Path
 import platformdirs
 
 from strongroom.ids import is_valid_account_id, is_valid_region
+from strongroom.kms.keyring import DEFAULT_USAGE_BUDGET
 
 DEV_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_PORT = 8900
+DEFAULT_KEY_USAGE_BUDGET = DEFAULT_USAGE_BUDGET
 
 
 class SettingsError(ValueError):
@@ -41,6 +43,7 @@ class Settings:
     root_access_key_id: str | None = None
     root_secret_access_key: str | None = field(default=None, repr=False)
     reaper_interval_seconds: float = 60.0
+    key_usage_budget: int = DEFAULT_KEY_USAGE_BUDGET
     max_body_bytes: int = 1024 * 1024
 
     def __post_init__(self) -> None:
@@ -49,6 +52,8 @@ class Settings:
         for region in (self.region, *self.regions):
             if not is_valid_region(region):
                 raise SettingsError(f"not a region name: {region!r}")
+        if self.key_usage_budget < 1:
+            raise SettingsError("the key usage budget must be at least 1")
         if not 0 < self.port < 65536:
             raise SettingsError("port must be between 1 and 65535")
         if (self.root_access_key_id is None) != (self.root_secret_access_key is None):

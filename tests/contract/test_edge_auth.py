@@ -380,16 +380,29 @@ def test_get_root_without_signature_is_an_error(server: RunningServer) -> None:
     assert_aws_error(response, response.status)
 
 
-def test_a_kms_target_signed_for_kms_is_unknown_operation(server: RunningServer) -> None:
+def test_a_kms_operation_of_the_identity_issue_is_unknown_operation(
+    server: RunningServer,
+) -> None:
     response = sign_and_post(
         server.endpoint,
-        "Encrypt",
-        {"KeyId": "alias/aws/secretsmanager", "Plaintext": "aGVsbG8="},
+        "CreateGrant",
+        {"KeyId": "alias/aws/secretsmanager", "GranteePrincipal": "arn:aws:iam::1:root"},
         target_prefix="TrentService",
         service="kms",
     )
     error = assert_rejected(response, 400, "UnknownOperationException")
-    assert "Encrypt" in error["message"]
+    assert "CreateGrant" in error["message"]
+
+
+def test_a_kms_target_signed_for_kms_is_served(server: RunningServer) -> None:
+    response = sign_and_post(
+        server.endpoint,
+        "GenerateRandom",
+        {"NumberOfBytes": 8},
+        target_prefix="TrentService",
+        service="kms",
+    )
+    assert response.status == 200, response.body
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -15,6 +16,9 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.credentials import Credentials
+
+from strongroom.cli import signed_call
 
 ROOT_ACCESS_KEY_ID = "AKIATESTROOT0000001"
 ROOT_SECRET_ACCESS_KEY = "test-root-secret-access-key-0000000000"
@@ -43,6 +47,23 @@ class RunningServer:
             aws_secret_access_key=ROOT_SECRET_ACCESS_KEY,
             config=Config(retries={"max_attempts": 1}, **config),
         )
+
+    def dev_call(self, operation: str, document: dict[str, Any] | None = None) -> None:
+        """Call a dev-server tool (``ResetDevState``, ``AdvanceClock``) as root."""
+        status, body = signed_call.post(
+            self.endpoint,
+            "us-east-1",
+            "strongroom",
+            f"Strongroom_20261101.{operation}",
+            json.dumps(document or {}).encode(),
+            Credentials(ROOT_ACCESS_KEY_ID, ROOT_SECRET_ACCESS_KEY),
+        )
+        if status != 200:
+            raise RuntimeError(f"{operation} failed ({status}): {body!r}")
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the server's service clock forward and run its scheduled jobs once."""
+        self.dev_call("AdvanceClock", {"Seconds": seconds})
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -1,4 +1,5 @@
-"""The ``strongroom`` command: ``server`` runs the service, ``dev reset`` wipes a dev server."""
+"""The ``strongroom`` command: ``server`` runs the service, ``key`` manages KMS keys,
+``dev reset`` wipes a dev server."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any
 
 import click
 
+from strongroom.cli import key_commands
 from strongroom.settings import (
+    DEFAULT_KEY_USAGE_BUDGET,
     DEFAULT_PORT,
     DEFAULT_REGION,
     DEV_ACCOUNT_ID,
@@ -65,6 +68,12 @@ def main() -> None:
 @click.option("--root-access-key-id", default=None)
 @click.option("--root-secret-access-key", default=None)
 @click.option(
+    "--key-usage-budget",
+    default=DEFAULT_KEY_USAGE_BUDGET,
+    type=click.IntRange(min=1),
+    help="Encryptions under one KMS key version before a new version takes over.",
+)
+@click.option(
     "--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
@@ -81,6 +90,7 @@ def server(
     root_key_env: str | None,
     root_access_key_id: str | None,
     root_secret_access_key: str | None,
+    key_usage_budget: int,
     log_level: str,
 ) -> None:
     """Run the server. Every option can also be set as STRONGROOM_<OPTION> in the environment."""
@@ -109,6 +119,7 @@ def server(
             root_key_env=root_key_env,
             root_access_key_id=root_access_key_id,
             root_secret_access_key=root_secret_access_key,
+            key_usage_budget=key_usage_budget,
             **extra,
         )
     except SettingsError as exc:
@@ -144,6 +155,9 @@ def server(
         )
     finally:
         application.close()
+
+
+main.add_command(key_commands.key)
 
 
 @main.group()

@@ -7,10 +7,19 @@ import urllib.request
 import botocore.session
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 
-def post(endpoint: str, region: str, service: str, target: str, body: bytes) -> tuple[int, bytes]:
-    credentials = botocore.session.get_session().get_credentials()
+def post(
+    endpoint: str,
+    region: str,
+    service: str,
+    target: str,
+    body: bytes,
+    credentials: Credentials | None = None,
+) -> tuple[int, bytes]:
+    """(status, body); ``credentials`` default to botocore's usual chain (AWS_* etc.)."""
+    credentials = credentials or botocore.session.get_session().get_credentials()
     if credentials is None:
         raise RuntimeError("no AWS credentials found (set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
     url = endpoint.rstrip("/") + "/"

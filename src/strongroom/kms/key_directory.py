@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 import uuid
+from datetime import timedelta
 
 from strongroom.clock import Clock
 from strongroom.ids import Arn
@@ -11,10 +14,28 @@ from strongroom.kms.keyring import KeyRing
 from strongroom.kms.ports import KeyDirectoryStore, KmsKeyRecord
 
 SECRETS_MANAGER_DEFAULT_ALIAS = "alias/aws/secretsmanager"
+AWS_MANAGED_ALIAS_PREFIX = "alias/aws/"
+# The AWS-managed aliases a deployment knows about (ListAliases shows them before first use).
+AWS_MANAGED_ALIASES = {
+    SECRETS_MANAGER_DEFAULT_ALIAS: "Default key that protects my Secrets Manager data when no "
+    "other key is defined",
+}
+ALIAS_NAME_PATTERN = re.compile(r"\Aalias/[a-zA-Z0-9/_-]+\Z")
+# Key records and alias targets are cached this long. A change made in this process is
+# seen at once (the cache entry is dropped); one made by another server process within
+# this many seconds. Disabling a key therefore takes effect everywhere within a second.
+CACHE_SECONDS = 1.0
+_CACHE_LIMIT = 10_000
 
 
 class KeyNotFound(Exception):
-    """No KMS key answers to that reference in this account and region."""
+    """No KMS key answers to that reference in this account and region.
+
+    ``message`` is KMS's own wording for the miss (it names what was asked for)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 class KeyDirectory:
@@ -28,83 +49,134 @@ class KeyDirectory:
         self._clock = clock
         self._account_id = account_id
         self._lock = threading.Lock()
-        self._alias_cache: dict[tuple[str, str], KmsKeyRecord] = {}
+        self._records: dict[str, tuple[KmsKeyRecord, float]] = {}
+        self._aliases: dict[tuple[str, str], tuple[str, float]] = {}
 
-    def resolve(self, region: str, partition: str, reference: str) -> KmsKeyRecord:
-        """The key a reference names; AWS-managed aliases are created on first use."""
-        alias_name: str | None = None
-        key_id: str | None = None
-        if reference.startswith("alias/"):
-            alias_name = reference
-        elif reference.startswith("arn:"):
-            arn = Arn.parse(reference)
-            if arn is None or arn.service != "kms" or arn.region != region:
-                raise KeyNotFound
-            if arn.account != self._account_id or arn.partition != partition:
-                raise KeyNotFound
-            if arn.resource.startswith("alias/"):
-                alias_name = arn.resource
-            elif arn.resource.startswith("key/"):
-                key_id = arn.resource[len("key/") :]
-            else:
-                raise KeyNotFound
-        else:
-            key_id = reference
+    @property
+    def store(self) -> KeyDirectoryStore:
+        return self._store
+
+    @property
+    def account_id(self) -> str:
+        return self._account_id
+
+    def key_arn(self, partition: str, region: str, key_id: str) -> str:
+        return str(Arn(partition, "kms", region, self._account_id, f"key/{key_id}"))
+
+    def alias_arn(self, partition: str, region: str, alias_name: str) -> str:
+        return str(Arn(partition, "kms", region, self._account_id, alias_name))
+
+    def resolve(
+        self, region: str, partition: str, reference: str, *, allow_alias: bool = True
+    ) -> KmsKeyRecord:
+        """The key a reference names; AWS-managed aliases are created on first use.
+
+        ``allow_alias=False`` for operations where KMS takes only a key id or key ARN."""
+        alias_name, key_id = self._parse(region, partition, reference)
         if alias_name is not None:
+            if not allow_alias:
+                raise KeyNotFound(f"Invalid keyId '{reference}'")
             return self._by_alias(region, partition, alias_name)
-        assert key_id is not None  # noqa: S101 - one of the two branches above set it
+        assert key_id is not None  # noqa: S101 - _parse returns exactly one of the two
         try:
             canonical = str(uuid.UUID(key_id))
         except ValueError as exc:
-            raise KeyNotFound from exc
-        if canonical != key_id.lower():
-            raise KeyNotFound
-        record = self._store.key(canonical)
+            raise KeyNotFound(f"Invalid keyId '{reference}'") from exc
+        if canonical != key_id.lower() or len(key_id) != 36:
+            raise KeyNotFound(f"Invalid keyId '{reference}'")
+        record = self.load(canonical)
         if record is None or record.region != region:
-            raise KeyNotFound
+            raise KeyNotFound(f"Key '{self.key_arn(partition, region, canonical)}' does not exist")
         return record
 
+    def _parse(self, region: str, partition: str, reference: str) -> tuple[str | None, str | None]:
+        if reference.startswith("alias/"):
+            return reference, None
+        if not reference.startswith("arn:"):
+            return None, reference
+        arn = Arn.parse(reference)
+        if (
+            arn is None
+            or arn.service != "kms"
+            or arn.region != region
+            or arn.account != self._account_id
+            or arn.partition != partition
+        ):
+            raise KeyNotFound(f"Invalid arn {reference}")
+        if arn.resource.startswith("alias/"):
+            return arn.resource, None
+        if arn.resource.startswith("key/"):
+            return None, arn.resource[len("key/") :]
+        raise KeyNotFound(f"Invalid arn {reference}")
+
+    def load(self, key_id: str) -> KmsKeyRecord | None:
+        """A key record by canonical id, from the cache if it is fresh."""
+        now = time.monotonic()
+        hit = self._records.get(key_id)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        record = self._store.key(key_id)
+        if record is None:
+            self._records.pop(key_id, None)
+            return None
+        self._remember(record, now)
+        return record
+
+    def _remember(self, record: KmsKeyRecord, now: float) -> None:
+        if len(self._records) >= _CACHE_LIMIT:
+            self._records.clear()
+        self._records[record.key_id] = (record, now + CACHE_SECONDS)
+
+    def invalidate(self, key_id: str) -> None:
+        """Drop a key from the cache after this process changed it."""
+        self._records.pop(key_id, None)
+
+    def invalidate_alias(self, region: str, alias_name: str) -> None:
+        self._aliases.pop((region, alias_name), None)
+
     def _by_alias(self, region: str, partition: str, alias_name: str) -> KmsKeyRecord:
-        cached = self._alias_cache.get((region, alias_name))
-        if cached is not None:
-            return cached
-        target = self._store.alias_target(region, alias_name)
-        if target is None:
-            if alias_name != SECRETS_MANAGER_DEFAULT_ALIAS:
-                raise KeyNotFound
+        now = time.monotonic()
+        target = self._aliases.get((region, alias_name))
+        if target is not None and target[1] > now:
+            found = self.load(target[0])
+            if found is not None:
+                return found
+        record = self._store.key_by_alias(region, alias_name)
+        if record is None:
+            if alias_name not in AWS_MANAGED_ALIASES:
+                raise KeyNotFound(
+                    f"Alias '{self.alias_arn(partition, region, alias_name)}' is not found."
+                )
             record = self._create_aws_managed_key(region, partition, alias_name)
-        else:
-            found = self._store.key(target)
-            if found is None:
-                raise KeyNotFound
-            record = found
-        if record.key_manager == "AWS":
-            # AWS-managed aliases never move, so they are safe to cache.
-            self._alias_cache[(region, alias_name)] = record
+        if len(self._aliases) >= _CACHE_LIMIT:
+            self._aliases.clear()
+        self._aliases[(region, alias_name)] = (record.key_id, now + CACHE_SECONDS)
+        self._remember(record, now)
         return record
 
     def _create_aws_managed_key(self, region: str, partition: str, alias_name: str) -> KmsKeyRecord:
         with self._lock:
-            existing = self._store.alias_target(region, alias_name)
+            existing = self._store.key_by_alias(region, alias_name)
             if existing is not None:
-                found = self._store.key(existing)
-                if found is None:
-                    raise KeyNotFound
-                return found
+                return existing
             key_id = str(uuid.uuid4())
             # Material first: a crash between the two writes leaves only unreachable material.
             self._keyring.create_key_material(key_id)
+            now = self._clock.now()
             record = KmsKeyRecord(
                 key_id=key_id,
-                arn=str(Arn(partition, "kms", region, self._account_id, f"key/{key_id}")),
+                arn=self.key_arn(partition, region, key_id),
                 region=region,
-                created_at=self._clock.now(),
+                created_at=now,
                 key_manager="AWS",
                 key_state="Enabled",
-                description="Default key that protects my Secrets Manager data when no other "
-                "key is defined",
+                description=AWS_MANAGED_ALIASES[alias_name],
+                # AWS rotates AWS-managed keys every year, always.
+                rotation_period_days=365,
+                next_rotation_date=now + timedelta(days=365),
             )
-            return self._store.insert_key_with_alias(record, alias_name)
+            return self._store.insert_key(record, alias_name=alias_name)
 
     def forget_cached(self) -> None:
-        self._alias_cache.clear()
+        self._records.clear()
+        self._aliases.clear()

@@ -5,14 +5,16 @@ spec: docs/spec/key-hierarchy.md
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from strongroom.clock import Clock
-from strongroom.crypto import aead, ciphertext_blob, key_wrapping
+from strongroom.crypto import aead, asymmetric, ciphertext_blob, key_wrapping
 from strongroom.crypto.key_material import KeyMaterial
 from strongroom.kms.ports import (
     KeyMaterialStore,
@@ -27,6 +29,9 @@ KEY_VERSION_LABEL = b"strongroom/key-version/v1"
 # room for reservations lost in crashes.
 DEFAULT_USAGE_BUDGET = 3_865_470_566
 DEFAULT_RESERVATION_BLOCK = 1_000
+# A reservation is dropped after this long even if unused, so that a rotation made by
+# another process is picked up within seconds (unused reservations only over-count).
+RESERVATION_LIFETIME_SECONDS = 5.0
 
 
 class CiphertextUnusable(Exception):
@@ -49,10 +54,20 @@ _UNUSABLE = (
 class _Reservation:
     version: int
     remaining: int
+    expires: float
 
 
 def _version_identity(key_id: str, version: int, domain_key_id: bytes) -> bytes:
     return uuid.UUID(key_id).bytes + version.to_bytes(4, "big") + domain_key_id
+
+
+def key_material_id(key_id: str, version: int) -> str:
+    """KMS's KeyMaterialId for a key version: 64 hex digits, stable, derived from the slot
+    (not from the material, so it says nothing about the key)."""
+    digest = hashlib.sha256(
+        b"strongroom/key-material-id/v1\x00" + uuid.UUID(key_id).bytes + version.to_bytes(4, "big")
+    )
+    return digest.hexdigest()
 
 
 class KeyRing:
@@ -75,8 +90,11 @@ class KeyRing:
         self._root = root_key
         self._store = store
         self._clock = clock
+        if usage_budget < 1:
+            raise ValueError("the usage budget must be at least 1")
         self._budget = usage_budget
-        self._block = reservation_block
+        # A block larger than the budget could never be reserved.
+        self._block = min(reservation_block, usage_budget)
         self._lock = threading.Lock()
         self._domain_keys: dict[bytes, KeyMaterial] = {}
         self._active_domain_key_id: bytes | None = None
@@ -130,13 +148,50 @@ class KeyRing:
 
     # -- key versions ---------------------------------------------------------------
 
-    def create_key_material(self, key_id: str) -> None:
+    def create_key_material(self, key_id: str, key_spec: str = "SYMMETRIC_DEFAULT") -> None:
         """Generate version 1 of a new key's backing material."""
-        self._create_version(key_id, 1)
+        self._create_version(key_id, 1, self._generate(key_spec))
 
-    def _create_version(self, key_id: str, version: int) -> None:
+    @staticmethod
+    def _generate(key_spec: str) -> KeyMaterial:
+        if key_spec == "SYMMETRIC_DEFAULT":
+            return aead.random_key()
+        return asymmetric.generate(key_spec)
+
+    def import_key_material(self, key_id: str, version: int, material: KeyMaterial) -> bool:
+        """Store imported material as ``version``; False if that version exists already."""
+        return self._create_version(key_id, version, material)
+
+    def rotate(self, key_id: str) -> int:
+        """Add a new version of a symmetric key and encrypt under it from now on."""
+        with self._lock:
+            versions = self._store.key_versions(key_id)
+            if not versions:
+                raise KeyMaterialMissing(key_id)
+            version = max(v.version for v in versions) + 1
+            self._create_version(key_id, version, aead.random_key())
+            self._reservations.pop(key_id, None)
+            return version
+
+    def versions(self, key_id: str) -> list[int]:
+        """The stored version numbers of a key, oldest first (empty once destroyed)."""
+        return [v.version for v in self._store.key_versions(key_id)]
+
+    def material(self, key_id: str, version: int) -> KeyMaterial:
+        """A version's unwrapped material; :class:`KeyMaterialMissing` if there is none."""
+        material = self._material_for(key_id, version)
+        if material is None:
+            raise KeyMaterialMissing(key_id)
+        return material
+
+    def destroy(self, key_id: str) -> int:
+        """Crypto-shred: delete every version from the keystore, then wipe the cache."""
+        count = self._store.destroy_key_versions(key_id)
+        self.forget(key_id)
+        return count
+
+    def _create_version(self, key_id: str, version: int, material: KeyMaterial) -> bool:
         domain_id = self._require_domain_key_id()
-        material = aead.random_key()
         wrapped = key_wrapping.wrap_key(
             self._domain_keys[domain_id],
             material,
@@ -156,8 +211,9 @@ class KeyRing:
             )
         except VersionExists:
             material.wipe()  # another process won; its material is the one stored
-            return
+            return False
         self._material[(key_id, version)] = material
+        return True
 
     def _load_versions(self, key_id: str) -> None:
         for item in self._store.key_versions(key_id):
@@ -185,7 +241,11 @@ class KeyRing:
         """The version to encrypt under, charging one use against its budget."""
         with self._lock:
             reservation = self._reservations.get(key_id)
-            if reservation is None or reservation.remaining == 0:
+            if (
+                reservation is None
+                or reservation.remaining == 0
+                or reservation.expires < time.monotonic()
+            ):
                 reservation = self._reserve(key_id)
                 self._reservations[key_id] = reservation
             reservation.remaining -= 1
@@ -198,9 +258,10 @@ class KeyRing:
         newest = max(versions, key=lambda v: v.version)
         if self._store.reserve_encryptions(key_id, newest.version, self._block, self._budget):
             self._load_versions(key_id)
-            return _Reservation(newest.version, self._block)
+            expires = time.monotonic() + RESERVATION_LIFETIME_SECONDS
+            return _Reservation(newest.version, self._block, expires)
         # The newest version's budget is spent: make a new one and reserve from it.
-        self._create_version(key_id, newest.version + 1)
+        self._create_version(key_id, newest.version + 1, aead.random_key())
         return self._reserve(key_id)
 
     def forget(self, key_id: str) -> None:
@@ -221,12 +282,18 @@ class KeyRing:
     # -- ciphertexts ----------------------------------------------------------------
 
     def encrypt(self, key_id: str, plaintext: bytes, context: Mapping[str, str]) -> bytes:
+        return self.encrypt_versioned(key_id, plaintext, context)[1]
+
+    def encrypt_versioned(
+        self, key_id: str, plaintext: bytes, context: Mapping[str, str]
+    ) -> tuple[int, bytes]:
+        """(version used, blob) under the key's current version."""
         version = self._primary_version_for_encryption(key_id)
         material = self._material_for(key_id, version)
         if material is None:
             raise KeyMaterialMissing(key_id)
         header = ciphertext_blob.BlobHeader(uuid.UUID(key_id), version)
-        return ciphertext_blob.seal(material, header, plaintext, context)
+        return version, ciphertext_blob.seal(material, header, plaintext, context)
 
     def key_id_of(self, blob: bytes) -> str:
         """The key a blob names, without decrypting it."""
@@ -238,20 +305,19 @@ class KeyRing:
 
     def decrypt(self, blob: bytes, context: Mapping[str, str]) -> tuple[str, bytes]:
         """(key id, plaintext); :class:`CiphertextUnusable` for any failure at all."""
+        key_id, _, plaintext = self.decrypt_versioned(blob, context)
+        return key_id, plaintext
+
+    def decrypt_versioned(self, blob: bytes, context: Mapping[str, str]) -> tuple[str, int, bytes]:
+        """(key id, key version, plaintext); :class:`CiphertextUnusable` for any failure."""
         try:
             header, _ = ciphertext_blob.parse_header(blob)
             key_id = str(header.key_id)
             material = self._material_for(key_id, header.key_version)
             if material is None:
                 raise CiphertextUnusable
-            return key_id, ciphertext_blob.open_sealed(material, blob, context)
-        except (
-            ciphertext_blob.MalformedBlob,
-            aead.AuthenticationFailed,
-            KeyMaterialMissing,
-        ) as exc:
-            raise CiphertextUnusable from exc
-        except key_wrapping.UnwrapFailed as exc:
+            return key_id, header.key_version, ciphertext_blob.open_sealed(material, blob, context)
+        except _UNUSABLE as exc:
             raise CiphertextUnusable from exc
 
     def generate_data_key(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,11 @@ class KeyMaterialStore(Protocol):
         """Atomically add ``count`` to the version's reservation unless that passes ``budget``."""
         ...
 
+    def destroy_key_versions(self, key_id: str) -> int:
+        """Delete every version of a key and make sure the bytes leave the database files
+        (SQLite: secure_delete plus a truncating WAL checkpoint). Returns how many."""
+        ...
+
     def reset(self) -> None: ...
 
 
@@ -66,18 +72,165 @@ class KmsKeyRecord:
     key_spec: str = "SYMMETRIC_DEFAULT"
     key_usage: str = "ENCRYPT_DECRYPT"
     origin: str = "AWS_KMS"
+    # Set while the key is PendingDeletion.
+    deletion_date: datetime | None = None
+    pending_deletion_window_days: int | None = None
+    # Automatic rotation: a period means enabled.
+    rotation_period_days: int | None = None
+    next_rotation_date: datetime | None = None
+    # Imported material (Origin EXTERNAL).
+    expiration_model: str | None = None
+    valid_to: datetime | None = None
+    # SHA-256 of the imported material, so a re-import can be checked for sameness.
+    imported_material_digest: bytes | None = field(default=None, repr=False)
+    # The key policy document as given; enforced by the identity and policy layer.
+    policy: str | None = None
+    # Bumped by every update; updates compare-and-set on it.
+    row_version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AliasRecord:
+    region: str
+    alias_name: str
+    key_id: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRotationRecord:
+    """One completed rotation: the key version it created, when and how."""
+
+    key_id: str
+    version: int
+    rotated_at: datetime
+    rotation_type: str  # AUTOMATIC | ON_DEMAND
+
+
+@dataclass(frozen=True, slots=True)
+class KeyUsageRecord:
+    """The last cryptographic use of a key, as GetKeyLastUsage reports it."""
+
+    key_id: str
+    used_at: datetime
+    operation: str
+    request_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class KeyDestructionRecord:
+    """What a deletion destroyed; kept after the key itself is gone."""
+
+    key_id: str
+    arn: str
+    destroyed_at: datetime
+    versions_destroyed: int
+    reason: str  # ScheduledDeletion | ImportedMaterialDeleted | ImportedMaterialExpired
+
+
+class StaleKeyRecord(Exception):
+    """An update's expected row version was not the stored one (a concurrent change)."""
+
+
+class AliasExists(Exception):
+    """The alias name is taken in this region."""
 
 
 class KeyDirectoryStore(Protocol):
-    """Key metadata and aliases; each call is its own transaction."""
+    """Key metadata, aliases, tags, rotations and usage; each call is its own transaction."""
 
     def key(self, key_id: str) -> KmsKeyRecord | None: ...
 
-    def alias_target(self, region: str, alias_name: str) -> str | None: ...
-
-    def insert_key_with_alias(self, record: KmsKeyRecord, alias_name: str | None) -> KmsKeyRecord:
-        """Insert the key and its alias together; if the alias exists already, insert
-        nothing and return the key the alias names."""
+    def key_by_alias(self, region: str, alias_name: str) -> KmsKeyRecord | None:
+        """The key an alias names (one query)."""
         ...
+
+    def insert_key(
+        self,
+        record: KmsKeyRecord,
+        tags: Sequence[tuple[str, str]] = (),
+        alias_name: str | None = None,
+    ) -> KmsKeyRecord:
+        """Insert a key with its tags (and alias). If the alias exists already, insert
+        nothing and return the key the alias names (how AWS-managed keys are created)."""
+        ...
+
+    def update_key(
+        self, key_id: str, expected_row_version: int, changes: Mapping[str, Any]
+    ) -> KmsKeyRecord:
+        """Apply ``changes`` (KmsKeyRecord field names) and bump the row version.
+
+        Raises :class:`StaleKeyRecord` if the row version moved or the key is gone."""
+        ...
+
+    def list_keys(self, region: str, after_key_id: str | None, limit: int) -> list[KmsKeyRecord]:
+        """Keys of a region ordered by key id, starting after ``after_key_id``."""
+        ...
+
+    def delete_key(self, key_id: str, destruction: KeyDestructionRecord) -> None:
+        """Remove a key with its aliases, tags, rotations and usage; keep the record."""
+        ...
+
+    def destruction(self, key_id: str) -> KeyDestructionRecord | None: ...
+
+    # -- aliases -------------------------------------------------------------------
+
+    def insert_alias(self, alias: AliasRecord) -> None:
+        """Raises :class:`AliasExists`."""
+        ...
+
+    def retarget_alias(self, region: str, alias_name: str, key_id: str, at: datetime) -> bool:
+        """Point an existing alias at another key; False if the alias does not exist."""
+        ...
+
+    def delete_alias(self, region: str, alias_name: str) -> bool: ...
+
+    def list_aliases(
+        self, region: str, key_id: str | None, after_alias: str | None, limit: int
+    ) -> list[AliasRecord]:
+        """Aliases ordered by name, optionally only those naming ``key_id``."""
+        ...
+
+    # -- tags ----------------------------------------------------------------------
+
+    def key_tags(self, key_id: str) -> list[tuple[str, str]]:
+        """(key, value) ordered by tag key."""
+        ...
+
+    def put_key_tags(self, key_id: str, tags: Sequence[tuple[str, str]], limit: int) -> bool:
+        """Add or overwrite tags; False (and nothing written) if the key would then carry
+        more than ``limit`` tags."""
+        ...
+
+    def remove_key_tags(self, key_id: str, tag_keys: Sequence[str]) -> None: ...
+
+    # -- rotations -----------------------------------------------------------------
+
+    def insert_rotation(self, rotation: KeyRotationRecord) -> None: ...
+
+    def rotations(self, key_id: str) -> list[KeyRotationRecord]:
+        """Ordered by version."""
+        ...
+
+    def keys_due_for_rotation(self, now: datetime, limit: int) -> list[KmsKeyRecord]:
+        """Enabled keys with automatic rotation whose next rotation date has passed."""
+        ...
+
+    def keys_due_for_deletion(self, now: datetime, limit: int) -> list[KmsKeyRecord]:
+        """PendingDeletion keys whose deletion date has passed."""
+        ...
+
+    def keys_with_expired_material(self, now: datetime, limit: int) -> list[KmsKeyRecord]:
+        """EXTERNAL keys whose imported material has a ValidTo that has passed."""
+        ...
+
+    # -- usage ---------------------------------------------------------------------
+
+    def record_usage(self, usages: Sequence[KeyUsageRecord]) -> None:
+        """Upsert the last use of each key (newer wins)."""
+        ...
+
+    def last_usage(self, key_id: str) -> KeyUsageRecord | None: ...
 
     def reset(self) -> None: ...

@@ -119,6 +119,12 @@ class SecretsTransaction(Protocol):
 
     def delete_versions(self, secret_id: int, version_ids: Sequence[str]) -> None: ...
 
+    def replace_data_key(
+        self, secret_id: int, version_id: str, encrypted_data_key: bytes, kms_key_arn: str
+    ) -> None:
+        """Store a version's data key re-encrypted under another KMS key."""
+        ...
+
     def stages(self, secret_id: int) -> dict[str, str]:
         """Staging label → version id."""
         ...

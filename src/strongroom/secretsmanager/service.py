@@ -17,11 +17,13 @@ from strongroom.clock import Clock
 from strongroom.context import CallContext
 from strongroom.crypto import aead, envelope
 from strongroom.errors import (
+    ClientError,
     DecryptionFailure,
     EncryptionFailure,
     InvalidParameterException,
     InvalidRequestException,
     LimitExceededException,
+    NotFoundException,
     ResourceExistsException,
     ResourceNotFoundException,
     ValidationException,
@@ -33,8 +35,8 @@ from strongroom.ids import (
     tenant_of_secret_name,
     validate_secret_name,
 )
-from strongroom.kms.key_directory import SECRETS_MANAGER_DEFAULT_ALIAS, KeyDirectory, KeyNotFound
-from strongroom.kms.keyring import CiphertextUnusable, KeyRing
+from strongroom.kms.cryptographic_operations import CryptographicOperations
+from strongroom.kms.key_directory import SECRETS_MANAGER_DEFAULT_ALIAS
 from strongroom.secretsmanager import listing, random_password, staging
 from strongroom.secretsmanager.ports import (
     DuplicateName,
@@ -198,13 +200,11 @@ class SecretsManagerService:
     def __init__(
         self,
         store: SecretStore,
-        keys: KeyDirectory,
-        keyring: KeyRing,
+        kms: CryptographicOperations,
         clock: Clock,
     ) -> None:
         self._store = store
-        self._keys = keys
-        self._keyring = keyring
+        self._kms = kms
         self._clock = clock
 
     # -- plumbing -------------------------------------------------------------------
@@ -287,29 +287,34 @@ class SecretsManagerService:
         kms_key_id: str | None,
         value: NewValue,
     ) -> SealedValue:
-        try:
-            key = self._keys.resolve(
-                ctx.region, ctx.partition, kms_key_id or SECRETS_MANAGER_DEFAULT_ALIAS
-            )
-        except KeyNotFound as exc:
-            raise EncryptionFailure(
-                "Secrets Manager can't encrypt the secret value: the KMS key was not found."
-            ) from exc
         context = self._encryption_context((arn, name), value.version_id)
-        data_key, wrapped = self._keyring.generate_data_key(key.key_id, context)
         try:
-            sealed = envelope.seal_value(data_key, value.plaintext, context)
+            data_key = self._kms.new_data_key(
+                ctx, kms_key_id or SECRETS_MANAGER_DEFAULT_ALIAS, context
+            )
+        except ClientError as exc:  # the key is missing, disabled, pending deletion, ...
+            raise EncryptionFailure(
+                f"Secrets Manager can't encrypt the secret value with the KMS key: {exc.message}"
+            ) from exc
+        try:
+            sealed = envelope.seal_value(data_key.plaintext, value.plaintext, context)
         finally:
-            data_key.wipe()
-        return SealedValue(value.version_id, value.kind, wrapped, sealed, key.arn)
+            data_key.plaintext.wipe()
+        return SealedValue(
+            value.version_id, value.kind, data_key.ciphertext_blob, sealed, data_key.key_arn
+        )
 
-    def _open(self, secret: SecretRecord | SecretHead, version: VersionRecord) -> bytes:
+    def _open(
+        self, ctx: CallContext, secret: SecretRecord | SecretHead, version: VersionRecord
+    ) -> bytes:
         context = self._encryption_context(secret, version.version_id)
         try:
-            data_key = self._keyring.decrypt_data_key(version.encrypted_data_key, context)
-        except CiphertextUnusable as exc:
+            data_key = self._kms.open_data_key(ctx, version.encrypted_data_key, context)
+        except ClientError as exc:  # the key is disabled, pending deletion, destroyed, ...
+            detail = exc.message or "the ciphertext does not decrypt under it"
             raise DecryptionFailure(
-                "Secrets Manager can't decrypt the protected secret text using the KMS key."
+                "Secrets Manager can't decrypt the protected secret text using the KMS key: "
+                f"{detail}"
             ) from exc
         try:
             return envelope.open_value(data_key, version.encrypted_value, context)
@@ -320,8 +325,10 @@ class SecretsManagerService:
         finally:
             data_key.wipe()
 
-    def _same_value(self, secret: SecretRecord, version: VersionRecord, value: NewValue) -> bool:
-        existing = self._open(secret, version)
+    def _same_value(
+        self, ctx: CallContext, secret: SecretRecord, version: VersionRecord, value: NewValue
+    ) -> bool:
+        existing = self._open(ctx, secret, version)
         same_kind = version.value_kind == value.kind
         return hmac.compare_digest(existing, value.plaintext) and same_kind
 
@@ -342,13 +349,15 @@ class SecretsManagerService:
         )
         tx.delete_versions(secret_id, [v.version_id for v in removable[:excess]])
 
-    def _is_retry(self, tx: SecretsTransaction, secret: SecretRecord, value: NewValue) -> bool:
+    def _is_retry(
+        self, ctx: CallContext, tx: SecretsTransaction, secret: SecretRecord, value: NewValue
+    ) -> bool:
         """True if this version exists with this value (a retried request: change nothing);
         the same ClientRequestToken with another value is ResourceExistsException."""
         existing = tx.version(secret.id, value.version_id)
         if existing is None:
             return False
-        if not self._same_value(secret, existing, value):
+        if not self._same_value(ctx, secret, existing, value):
             raise ResourceExistsException(
                 "You can't modify an existing version, you can only create a new version."
             )
@@ -386,10 +395,14 @@ class SecretsManagerService:
         if kms_key_id is None or kms_key_id == "":
             return None
         try:
-            self._keys.resolve(ctx.region, ctx.partition, kms_key_id)
-        except KeyNotFound as exc:
+            self._kms.check_data_key_key(ctx, kms_key_id)
+        except NotFoundException as exc:
             raise ResourceNotFoundException(
                 "Secrets Manager can't find the specified KMS key."
+            ) from exc
+        except ClientError as exc:
+            raise InvalidParameterException(
+                f"Secrets Manager can't use the specified KMS key: {exc.message}"
             ) from exc
         return kms_key_id
 
@@ -421,7 +434,7 @@ class SecretsManagerService:
             now = self._clock.now()
             existing = tx.secret_by_name(ctx.region, request.name)
             if existing is not None:
-                return self._create_retry(tx, existing, value)
+                return self._create_retry(ctx, tx, existing, value)
             try:
                 secret = tx.insert_secret(
                     arn=arn,
@@ -443,7 +456,11 @@ class SecretsManagerService:
         return self._write(run)
 
     def _create_retry(
-        self, tx: SecretsTransaction, existing: SecretRecord, value: NewValue | None
+        self,
+        ctx: CallContext,
+        tx: SecretsTransaction,
+        existing: SecretRecord,
+        value: NewValue | None,
     ) -> CreateSecretResult:
         """A CreateSecret for a name that exists succeeds only as a retry of the same call."""
         if existing.deleted_at is not None:
@@ -451,7 +468,7 @@ class SecretsManagerService:
                 "You can't create this secret because a secret with this name is already "
                 "scheduled for deletion."
             )
-        if value is not None and self._is_retry(tx, existing, value):
+        if value is not None and self._is_retry(ctx, tx, existing, value):
             return CreateSecretResult(existing.arn, existing.name, value.version_id)
         raise ResourceExistsException(
             f"The operation failed because the secret {existing.name} already exists."
@@ -486,7 +503,7 @@ class SecretsManagerService:
                 # The label moved and its old version was pruned between the two reads.
             else:
                 raise ResourceNotFoundException(NOT_FOUND)
-        plaintext = self._open(secret, version)
+        plaintext = self._open(ctx, secret, version)
         labels = staging.labels_by_version(secret.stages).get(chosen, ())
         self._note_access(secret, version)
         if version.value_kind == "string":
@@ -568,7 +585,7 @@ class SecretsManagerService:
             self._require_live(current)
             if current.arn != secret.arn:
                 raise StaleRecord  # deleted and re-created under the same name meanwhile
-            if self._is_retry(tx, current, value):
+            if self._is_retry(ctx, tx, current, value):
                 labels_now = staging.labels_by_version(tx.stages(current.id)).get(
                     value.version_id, ()
                 )
@@ -610,15 +627,40 @@ class SecretsManagerService:
                 fields["description"] = request.description
             if request.kms_key_id is not None:
                 fields["kms_key_id"] = new_key
-            retry = value is not None and self._is_retry(tx, current, value)
+            retry = value is not None and self._is_retry(ctx, tx, current, value)
             if retry and not fields:
                 return UpdateSecretResult(current.arn, current.name, version_id)
+            if request.kms_key_id is not None and new_key != current.kms_key_id:
+                self._rewrap_labelled_versions(ctx, tx, current, new_key)
             tx.bump(current, changed_at=now, **fields)
             if sealed is not None and not retry:
                 self._insert_version(tx, current.id, sealed, (staging.AWSCURRENT,), now)
             return UpdateSecretResult(current.arn, current.name, version_id)
 
         return self._write(run)
+
+    def _rewrap_labelled_versions(
+        self, ctx: CallContext, tx: SecretsTransaction, secret: SecretRecord, key: str | None
+    ) -> None:
+        """A new KmsKeyId re-encrypts the versions that carry a label (as AWS does with
+        AWSCURRENT, AWSPENDING and AWSPREVIOUS): their data keys move to the new key; the
+        values themselves, sealed under those data keys, are untouched."""
+        destination = key or SECRETS_MANAGER_DEFAULT_ALIAS
+        for version_id in sorted(set(tx.stages(secret.id).values())):
+            version = tx.version(secret.id, version_id)
+            if version is None:
+                continue
+            context = self._encryption_context(secret, version_id)
+            try:
+                blob, key_arn = self._kms.rewrap_data_key(
+                    ctx, version.encrypted_data_key, context, destination
+                )
+            except ClientError as exc:
+                raise EncryptionFailure(
+                    "Secrets Manager can't re-encrypt the secret's versions under the new "
+                    f"KMS key: {exc.message}"
+                ) from exc
+            tx.replace_data_key(secret.id, version_id, blob, key_arn)
 
     def update_secret_version_stage(
         self, ctx: CallContext, request: UpdateSecretVersionStageRequest

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import botocore.session
 
 from strongroom.context import CallContext
-from strongroom.errors import AccessDeniedException, UnknownOperationException
+from strongroom.errors import (
+    AccessDeniedException,
+    UnknownOperationException,
+    UnsupportedOperationException,
+    ValidationException,
+)
+from strongroom.kms import shapes as kms
 from strongroom.secretsmanager import shapes as sm
 from strongroom.secretsmanager.service import SecretsManagerService
 from strongroom.server import aws_json, wire_mapping
@@ -37,6 +43,82 @@ SECRETS_MANAGER_OPERATIONS: Mapping[str, type[Any]] = {
 }
 SECRETS_MANAGER_POINT_READS = frozenset(
     {"GetSecretValue", "DescribeSecret", "ListSecretVersionIds", "GetRandomPassword"}
+)
+
+KMS_OPERATIONS: Mapping[str, type[Any]] = {
+    name: getattr(kms, f"{name}Request")
+    for name in (
+        "CreateKey",
+        "DescribeKey",
+        "ListKeys",
+        "EnableKey",
+        "DisableKey",
+        "UpdateKeyDescription",
+        "GetKeyLastUsage",
+        "CreateAlias",
+        "UpdateAlias",
+        "DeleteAlias",
+        "ListAliases",
+        "Encrypt",
+        "Decrypt",
+        "ReEncrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "GenerateDataKeyPair",
+        "GenerateDataKeyPairWithoutPlaintext",
+        "GenerateRandom",
+        "Sign",
+        "Verify",
+        "GetPublicKey",
+        "GenerateMac",
+        "VerifyMac",
+        "DeriveSharedSecret",
+        "EnableKeyRotation",
+        "DisableKeyRotation",
+        "GetKeyRotationStatus",
+        "RotateKeyOnDemand",
+        "ListKeyRotations",
+        "ScheduleKeyDeletion",
+        "CancelKeyDeletion",
+        "GetParametersForImport",
+        "ImportKeyMaterial",
+        "DeleteImportedKeyMaterial",
+        "TagResource",
+        "UntagResource",
+        "ListResourceTags",
+    )
+}
+# Symmetric crypto and metadata reads: no scan, no fsync (except a budget reservation now
+# and then), so on SQLite they run on the event loop. Asymmetric crypto (slow RSA private
+# key operations) and every write go to the worker pool.
+KMS_POINT_READS = frozenset(
+    {
+        "Encrypt",
+        "Decrypt",
+        "ReEncrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "GenerateRandom",
+        "GenerateMac",
+        "VerifyMac",
+        "DescribeKey",
+    }
+)
+# KMS operations outside this server's scope (custom key stores, multi-Region keys, key
+# encapsulation), answered with UnsupportedOperationException rather than "unknown".
+KMS_UNSUPPORTED_OPERATIONS = frozenset(
+    {
+        "ConnectCustomKeyStore",
+        "CreateCustomKeyStore",
+        "DeleteCustomKeyStore",
+        "DescribeCustomKeyStores",
+        "DisconnectCustomKeyStore",
+        "UpdateCustomKeyStore",
+        "ReplicateKey",
+        "UpdatePrimaryRegion",
+        "Encapsulate",
+        "Decapsulate",
+    }
 )
 
 
@@ -108,79 +190,142 @@ def _json_handler(
     def handle(ctx: CallContext, body: bytes) -> bytes:
         document = decoder.decode(aws_json.parse_json_body(body))
         request = wire_mapping.from_wire(request_type, document)
-        return aws_json.encode_response(wire_mapping.to_wire(method(ctx, request), names))
+        result = method(ctx, request)
+        if result is None:  # operations with no output shape answer an empty object
+            return b"{}"
+        return aws_json.encode_response(wire_mapping.to_wire(result, names))
 
     return handle
 
 
-def register_secrets_manager(dispatcher: Dispatcher, service: SecretsManagerService) -> None:
-    model = botocore.session.get_session().get_service_model("secretsmanager")
+def _register_json_service(
+    dispatcher: Dispatcher,
+    service_name: str,
+    owners: Sequence[object],
+    operations: Mapping[str, type[Any]],
+    point_reads: frozenset[str],
+    internal_error_code: str,
+) -> None:
+    """Register each operation with the method of the same (snake_case) name on one of
+    ``owners``; every owner method must belong to exactly one operation's owner."""
+    model = botocore.session.get_session().get_service_model(service_name)
     decoders = aws_json.compile_service(model)
     names = wire_mapping.member_names(model)
     prefix = model.metadata["targetPrefix"]
+    signing_name = model.metadata.get("signingName", model.endpoint_prefix)
     dispatcher.register_service(
         ServiceTarget(
             prefix=prefix,
-            signing_name=model.metadata.get("signingName", model.endpoint_prefix),
-            internal_error_code="InternalServiceError",
+            signing_name=signing_name,
+            internal_error_code=internal_error_code,
             known_operations=frozenset(model.operation_names),
         )
     )
-    for name, request_type in SECRETS_MANAGER_OPERATIONS.items():
-        method = getattr(service, _snake(name))
+    for name, request_type in operations.items():
+        found = [getattr(o, _snake(name)) for o in owners if hasattr(o, _snake(name))]
+        if len(found) != 1:
+            raise LookupError(f"{name}: {len(found)} methods named {_snake(name)}")
         dispatcher.register(
             prefix,
             Operation(
-                service="secretsmanager",
+                service=signing_name,
                 name=name,
-                internal_error_code="InternalServiceError",
-                handler=_json_handler(method, request_type, decoders[name], names),
-                point_read=name in SECRETS_MANAGER_POINT_READS,
+                internal_error_code=internal_error_code,
+                handler=_json_handler(found[0], request_type, decoders[name], names),
+                point_read=name in point_reads,
             ),
         )
 
 
-def register_known_but_unbuilt(dispatcher: Dispatcher, service_name: str, error_code: str) -> None:
-    """A service whose operations all answer UnknownOperationException for now (e.g. KMS)."""
-    model = botocore.session.get_session().get_service_model(service_name)
-    dispatcher.register_service(
-        ServiceTarget(
-            prefix=model.metadata["targetPrefix"],
-            signing_name=model.metadata.get("signingName", model.endpoint_prefix),
-            internal_error_code=error_code,
-            known_operations=frozenset(model.operation_names),
-        )
+def register_secrets_manager(dispatcher: Dispatcher, service: SecretsManagerService) -> None:
+    _register_json_service(
+        dispatcher,
+        "secretsmanager",
+        [service],
+        SECRETS_MANAGER_OPERATIONS,
+        SECRETS_MANAGER_POINT_READS,
+        "InternalServiceError",
     )
+
+
+def register_kms(dispatcher: Dispatcher, owners: Sequence[object]) -> None:
+    """KMS: each operation answered by the one object in ``owners`` with its method."""
+    _register_json_service(
+        dispatcher, "kms", owners, KMS_OPERATIONS, KMS_POINT_READS, "KMSInternalException"
+    )
+    model = botocore.session.get_session().get_service_model("kms")
+    prefix = model.metadata["targetPrefix"]
+
+    def unsupported(ctx: CallContext, body: bytes) -> bytes:
+        raise UnsupportedOperationException(
+            "Custom key stores, multi-Region keys and key encapsulation are not supported "
+            "by this server."
+        )
+
+    for name in KMS_UNSUPPORTED_OPERATIONS:
+        dispatcher.register(
+            prefix,
+            Operation(
+                service="kms",
+                name=name,
+                internal_error_code="KMSInternalException",
+                handler=unsupported,
+            ),
+        )
 
 
 DEV_TARGET_PREFIX = "Strongroom_20261101"
 DEV_SIGNING_NAME = "strongroom"
+MAX_DEV_CLOCK_ADVANCE_SECONDS = 10 * 366 * 86_400
 
 
-def register_dev_reset(dispatcher: Dispatcher, reset: Callable[[], None]) -> None:
-    """ResetDevState: wipe all state. Registered by bootstrap in dev mode only."""
+def register_dev_tools(
+    dispatcher: Dispatcher, reset: Callable[[], None], advance_clock: Callable[[float], None]
+) -> None:
+    """Dev-server operations, registered by bootstrap in dev mode only and only for root:
+    ResetDevState wipes all state; AdvanceClock {"Seconds": n} moves the services' clock
+    forward and runs the scheduled jobs (deletion windows, rotations) at once."""
     dispatcher.register_service(
         ServiceTarget(
             prefix=DEV_TARGET_PREFIX,
             signing_name=DEV_SIGNING_NAME,
             internal_error_code="InternalFailure",
-            known_operations=frozenset({"ResetDevState"}),
+            known_operations=frozenset({"ResetDevState", "AdvanceClock"}),
         )
     )
 
-    def handle(ctx: CallContext, body: bytes) -> bytes:
-        aws_json.parse_json_body(body)
+    def require_root(ctx: CallContext) -> None:
         if ctx.principal.kind != "Root":
-            raise AccessDeniedException("Only the account root may reset a dev server.")
+            raise AccessDeniedException("Only the account root may use dev server tools.")
+
+    def handle_reset(ctx: CallContext, body: bytes) -> bytes:
+        aws_json.parse_json_body(body)
+        require_root(ctx)
         reset()
         return b"{}"
 
-    dispatcher.register(
-        DEV_TARGET_PREFIX,
-        Operation(
-            service=DEV_SIGNING_NAME,
-            name="ResetDevState",
-            internal_error_code="InternalFailure",
-            handler=handle,
-        ),
-    )
+    def handle_advance(ctx: CallContext, body: bytes) -> bytes:
+        document = aws_json.parse_json_body(body)
+        require_root(ctx)
+        seconds = document.get("Seconds") if isinstance(document, dict) else None
+        if (
+            not isinstance(seconds, int | float)
+            or isinstance(seconds, bool)
+            or not 0 <= seconds <= MAX_DEV_CLOCK_ADVANCE_SECONDS
+        ):
+            raise ValidationException(
+                f"Seconds must be a number from 0 to {MAX_DEV_CLOCK_ADVANCE_SECONDS}."
+            )
+        advance_clock(float(seconds))
+        return b"{}"
+
+    for name, handler in (("ResetDevState", handle_reset), ("AdvanceClock", handle_advance)):
+        dispatcher.register(
+            DEV_TARGET_PREFIX,
+            Operation(
+                service=DEV_SIGNING_NAME,
+                name=name,
+                internal_error_code="InternalFailure",
+                handler=handler,
+            ),
+        )

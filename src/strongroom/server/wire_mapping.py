@@ -22,7 +22,8 @@ def member_names(service_model: Any) -> dict[str, str]:
     table: dict[str, str] = {}
     for shape_name in service_model.shape_names:
         shape = service_model.shape_for(shape_name)
-        if shape.type_name != "structure":
+        # Error shapes are encoded elsewhere (and KMS's spell ``message`` in lower case).
+        if shape.type_name != "structure" or shape.metadata.get("exception"):
             continue
         for member in shape.members:
             previous = table.setdefault(_normal(member), member)

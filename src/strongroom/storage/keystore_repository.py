@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from typing import Any
+
 from sqlalchemy import Engine, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.kms.ports import VersionExists, WrappedDomainKey, WrappedKeyVersion
 from strongroom.storage import engines
 from strongroom.storage.schema import domain_keys, key_versions
+
+log = logging.getLogger(__name__)
+
+# A truncating checkpoint waits for readers of older snapshots; give it a few short tries
+# rather than the connection's 30 s busy timeout.
+_CHECKPOINT_ATTEMPTS = 5
+_CHECKPOINT_BUSY_TIMEOUT_MS = 500
+_CHECKPOINT_PAUSE_SECONDS = 0.05
+
+
+def _pragma(cursor: Any, statement: str) -> int:
+    """The first column of a PRAGMA's one row, as an integer."""
+    cursor.execute(statement)
+    row = cursor.fetchone()
+    if row is None:
+        raise RuntimeError(f"{statement} returned no row")
+    return int(row[0])
 
 
 class SqlKeyMaterialStore:
@@ -78,6 +99,44 @@ class SqlKeyMaterialStore:
                 .values(encryptions_reserved=key_versions.c.encryptions_reserved + count)
             )
             return result.rowcount == 1
+
+    def destroy_key_versions(self, key_id: str) -> int:
+        with engines.transaction(self._engine, write=True) as c:
+            # SQLite (secure_delete=ON, see engines) zeroes the freed cells in the page.
+            deleted = c.execute(delete(key_versions).where(key_versions.c.key_id == key_id))
+            count = deleted.rowcount
+        if self._engine.dialect.name == "sqlite":
+            # Even when nothing was deleted: a retry after a busy checkpoint finishes the job.
+            self._truncate_wal()
+        # PostgreSQL: the deleted tuples stay in the heap file until VACUUM reclaims (and
+        # later reuse overwrites) them; plain autovacuum does that, VACUUM FULL is not run.
+        return count
+
+    def _truncate_wal(self) -> None:
+        """Copy the zeroed pages into the database file and empty the WAL, which still
+        holds page images with the old ciphertexts (SQLite only)."""
+        raw = self._engine.raw_connection()
+        try:
+            # Outside any transaction: the connection is in autocommit (see engines).
+            cursor = raw.cursor()
+            usual_timeout = _pragma(cursor, "PRAGMA busy_timeout")
+            try:
+                cursor.execute(f"PRAGMA busy_timeout={_CHECKPOINT_BUSY_TIMEOUT_MS}")
+                for attempt in range(_CHECKPOINT_ATTEMPTS):
+                    # (busy, frames in the WAL, frames checkpointed)
+                    if _pragma(cursor, "PRAGMA wal_checkpoint(TRUNCATE)") == 0:
+                        return
+                    if attempt + 1 < _CHECKPOINT_ATTEMPTS:
+                        time.sleep(_CHECKPOINT_PAUSE_SECONDS)
+                log.warning(
+                    "keystore WAL checkpoint stayed busy; destroyed key material may remain "
+                    "in the WAL file until the next full checkpoint"
+                )
+            finally:
+                cursor.execute(f"PRAGMA busy_timeout={usual_timeout}")
+                cursor.close()
+        finally:
+            raw.close()
 
     def reset(self) -> None:
         """Destroy all key material except the domain keys (dev mode reset)."""

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -127,6 +128,23 @@ kms_keys = Table(
     Column("key_spec", String(32), nullable=False),
     Column("key_usage", String(32), nullable=False),
     Column("origin", String(32), nullable=False),
+    Column("deletion_date", UtcTimestamp),
+    Column("pending_deletion_window_days", Integer),
+    Column("rotation_period_days", Integer),
+    Column("next_rotation_date", UtcTimestamp),
+    # Server defaults: migration 0002 added these to existing rows without rebuilding the
+    # table (a rebuild on SQLite would cascade-delete the aliases).
+    Column("expiration_model", String(32)),
+    Column("valid_to", UtcTimestamp),
+    Column("imported_material_digest", LargeBinary),
+    Column("policy", Text),
+    Column("row_version", Integer, nullable=False, server_default=text("1")),
+    # The scheduler's queries: state (or origin) equal, then a range on the due date.
+    Index(None, "key_state", "deletion_date"),
+    Index(None, "key_state", "next_rotation_date"),
+    Index(None, "origin", "valid_to"),
+    # ListKeys: one region, keyset pages by key id.
+    Index(None, "region", "key_id"),
 )
 
 kms_aliases = Table(
@@ -136,7 +154,49 @@ kms_aliases = Table(
     Column("alias_name", String(256), primary_key=True),
     Column("key_id", String(36), nullable=False),
     Column("created_at", UtcTimestamp, nullable=False),
+    Column("updated_at", UtcTimestamp, nullable=False),
     ForeignKeyConstraint(["key_id"], ["kms_keys.key_id"], ondelete="CASCADE"),
+    Index(None, "key_id"),
+)
+
+kms_key_tags = Table(
+    "kms_key_tags",
+    data_metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("tag_key", String(128), primary_key=True),
+    Column("tag_value", String(256), nullable=False),
+    ForeignKeyConstraint(["key_id"], ["kms_keys.key_id"], ondelete="CASCADE"),
+)
+
+kms_key_rotations = Table(
+    "kms_key_rotations",
+    data_metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("rotated_at", UtcTimestamp, nullable=False),
+    Column("rotation_type", String(16), nullable=False),
+    ForeignKeyConstraint(["key_id"], ["kms_keys.key_id"], ondelete="CASCADE"),
+)
+
+kms_key_usage = Table(
+    "kms_key_usage",
+    data_metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("used_at", UtcTimestamp, nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("request_id", String(128), nullable=False),
+    ForeignKeyConstraint(["key_id"], ["kms_keys.key_id"], ondelete="CASCADE"),
+)
+
+# No foreign key: the record outlives the key it describes.
+kms_key_destructions = Table(
+    "kms_key_destructions",
+    data_metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("arn", String(2048), nullable=False),
+    Column("destroyed_at", UtcTimestamp, nullable=False),
+    Column("versions_destroyed", Integer, nullable=False),
+    Column("reason", String(32), nullable=False),
 )
 
 access_keys = Table(

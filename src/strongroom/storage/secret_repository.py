@@ -238,6 +238,20 @@ class SqlSecretsTransaction:
                 )
             )
 
+    def replace_data_key(
+        self, secret_id: int, version_id: str, encrypted_data_key: bytes, kms_key_arn: str
+    ) -> None:
+        self._c.execute(
+            update(secret_versions)
+            .where(
+                and_(
+                    secret_versions.c.secret_id == secret_id,
+                    secret_versions.c.version_id == version_id,
+                )
+            )
+            .values(encrypted_data_key=encrypted_data_key, kms_key_arn=kms_key_arn)
+        )
+
     def stages(self, secret_id: int) -> dict[str, str]:
         rows = self._c.execute(
             select(secret_stages.c.stage, secret_stages.c.version_id).where(

@@ -11,9 +11,15 @@ import pytest
 
 from strongroom.secretsmanager import shapes as sm
 from strongroom.server import wire_mapping
-from strongroom.server.dispatch import SECRETS_MANAGER_OPERATIONS
+from strongroom.server.dispatch import (
+    KMS_OPERATIONS,
+    KMS_POINT_READS,
+    KMS_UNSUPPORTED_OPERATIONS,
+    SECRETS_MANAGER_OPERATIONS,
+)
 
 MODEL = botocore.session.get_session().get_service_model("secretsmanager")
+KMS_MODEL = botocore.session.get_session().get_service_model("kms")
 
 
 def _normal(name: str) -> str:
@@ -58,6 +64,32 @@ def test_request_type_matches_the_model(operation: str) -> None:
         MODEL.operation_model(operation).input_shape,
         operation,
     )
+
+
+@pytest.mark.parametrize("operation", sorted(KMS_OPERATIONS))
+def test_kms_request_type_matches_the_model(operation: str) -> None:
+    _compare(
+        KMS_OPERATIONS[operation],
+        KMS_MODEL.operation_model(operation).input_shape,
+        operation,
+    )
+
+
+def test_every_kms_operation_is_built_unsupported_or_left_to_the_identity_issue() -> None:
+    policy_and_grants = {
+        "PutKeyPolicy",
+        "GetKeyPolicy",
+        "ListKeyPolicies",
+        "CreateGrant",
+        "ListGrants",
+        "ListRetirableGrants",
+        "RetireGrant",
+        "RevokeGrant",
+    }
+    served = set(KMS_OPERATIONS) | KMS_UNSUPPORTED_OPERATIONS
+    assert served | policy_and_grants == set(KMS_MODEL.operation_names)
+    assert not served & policy_and_grants
+    assert set(KMS_OPERATIONS) >= KMS_POINT_READS
 
 
 def test_result_member_names_are_unambiguous() -> None:
