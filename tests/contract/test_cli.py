@@ -1,8 +1,9 @@
-"""The `strongroom` command: printed credentials, dev reset, production mode, the README."""
+"""The `strongroom` command: credentials, dev reset, key commands, production mode, README."""
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -160,9 +161,75 @@ def test_production_mode_refuses_to_start_without_a_root_key(tmp_path: Path) -> 
     assert "root key" in done.stderr
 
 
+def _readme_blocks(language: str) -> list[str]:
+    return [
+        str(b) for b in re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.DOTALL)
+    ]
+
+
 def _readme_block(language: str) -> str:
-    blocks = re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.DOTALL)
-    return str(blocks[0]) if language == "python" else str(blocks[1])
+    blocks = _readme_blocks(language)
+    return blocks[0] if language == "python" else blocks[1]
+
+
+def strongroom(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "strongroom.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_key_commands_create_list_rotate_and_schedule_deletion(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        env = child_env(
+            {
+                "AWS_ENDPOINT_URL": server.endpoint,
+                "AWS_ACCESS_KEY_ID": ROOT_ACCESS_KEY_ID,
+                "AWS_SECRET_ACCESS_KEY": ROOT_SECRET_ACCESS_KEY,
+                "AWS_DEFAULT_REGION": "us-east-1",
+            },
+            tmp_path,
+        )
+        created = strongroom("key", "create", "--alias", "alias/tenant-data", "--rotate", env=env)
+        assert created.returncode == 0, created.stderr
+        key_id = json.loads(created.stdout)["KeyId"]
+        kms = server.client("kms")
+        assert kms.get_key_rotation_status(KeyId="alias/tenant-data")["KeyRotationEnabled"]
+
+        listed = strongroom("key", "list", env=env)
+        assert listed.returncode == 0, listed.stderr
+        line = next(x for x in listed.stdout.splitlines() if x.startswith(key_id))
+        assert line.split("\t")[1:5] == [
+            "Enabled",
+            "SYMMETRIC_DEFAULT",
+            "ENCRYPT_DECRYPT",
+            "alias/tenant-data",
+        ]
+
+        blob = kms.encrypt(KeyId=key_id, Plaintext=b"before rotation")["CiphertextBlob"]
+        rotated = strongroom("key", "rotate", key_id, env=env)
+        assert rotated.returncode == 0, rotated.stderr
+        assert json.loads(rotated.stdout)["Latest"]["RotationType"] == "ON_DEMAND"
+        assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"before rotation"
+
+        scheduled = strongroom("key", "schedule-deletion", key_id, "--pending-days", "7", env=env)
+        assert scheduled.returncode == 0, scheduled.stderr
+        assert json.loads(scheduled.stdout)["PendingWindowInDays"] == 7
+        again = strongroom("key", "schedule-deletion", key_id, "--pending-days", "7", env=env)
+        assert again.returncode != 0
+        assert "KMSInvalidStateException" in again.stderr
+        cancelled = strongroom("key", "cancel-deletion", key_id, env=env)
+        assert cancelled.returncode == 0, cancelled.stderr
+        assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Disabled"
+        too_short = strongroom("key", "schedule-deletion", key_id, "--pending-days", "6", env=env)
+        assert too_short.returncode == 2
+    finally:
+        server.stop()
 
 
 def test_readme_snippet_and_cli_line_work_against_a_fresh_dev_server(tmp_path: Path) -> None:
@@ -188,5 +255,14 @@ def test_readme_snippet_and_cli_line_work_against_a_fresh_dev_server(tmp_path: P
         )
         assert answered.returncode == 0, answered.stderr
         assert answered.stdout.strip() == "hunter2"
+        envelope = subprocess.run(
+            [sys.executable, "-c", "import boto3\n" + _readme_blocks("python")[1]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert envelope.returncode == 0, envelope.stderr
     finally:
         server.stop()
