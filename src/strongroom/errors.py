@@ -115,6 +115,10 @@ class InvalidCiphertextException(ClientError):
     """KMS: the ciphertext, its encryption context or its key do not authenticate."""
 
 
+class InvalidGrantTokenException(ClientError):
+    """KMS: a grant token that no grant of this server issued."""
+
+
 class InvalidArnException(ClientError):
     """KMS: a parameter that must be an ARN is not a valid one."""
 

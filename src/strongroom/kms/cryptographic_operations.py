@@ -16,11 +16,12 @@ from strongroom.errors import (
     InvalidKeyUsageException,
     KMSInvalidMacException,
     KMSInvalidSignatureException,
+    NotFoundException,
     UnsupportedOperationException,
     ValidationException,
 )
 from strongroom.kms import shapes
-from strongroom.kms.key_access import KeyAccess, require_enabled
+from strongroom.kms.key_access import KeyAccess, require_enabled, require_valid_grant_tokens
 from strongroom.kms.key_specs import (
     DATA_KEY_PAIR_SPECS,
     ENCRYPT_DECRYPT,
@@ -137,6 +138,7 @@ class CryptographicOperations:
         return algorithm, blob, 1
 
     def encrypt(self, ctx: CallContext, request: shapes.EncryptRequest) -> shapes.EncryptResult:
+        require_valid_grant_tokens(request.grant_tokens)
         record = self._access.usable(ctx, request.key_id)
         if request.dry_run:
             self._check_encryption_algorithm(record, request.encryption_algorithm)
@@ -208,7 +210,7 @@ class CryptographicOperations:
         """The key a blob names; a blob naming no key of ours is just an invalid ciphertext."""
         try:
             return self._access.find(ctx, key_id, allow_alias=False)
-        except Exception as exc:
+        except NotFoundException as exc:
             raise InvalidCiphertextException("") from exc
 
     def _open_asymmetric(
@@ -241,6 +243,7 @@ class CryptographicOperations:
         return _Opened(record, 1, plaintext, algorithm)
 
     def decrypt(self, ctx: CallContext, request: shapes.DecryptRequest) -> shapes.DecryptResult:
+        require_valid_grant_tokens(request.grant_tokens)
         _refuse_recipient(request.recipient)
         opened = self._open(
             ctx,
@@ -262,6 +265,7 @@ class CryptographicOperations:
     def re_encrypt(
         self, ctx: CallContext, request: shapes.ReEncryptRequest
     ) -> shapes.ReEncryptResult:
+        require_valid_grant_tokens(request.grant_tokens)
         destination = self._access.usable(ctx, request.destination_key_id)
         self._check_encryption_algorithm(destination, request.destination_encryption_algorithm)
         opened = self._open(
@@ -329,6 +333,7 @@ class CryptographicOperations:
     def generate_data_key(
         self, ctx: CallContext, request: shapes.GenerateDataKeyRequest
     ) -> shapes.GenerateDataKeyResult:
+        require_valid_grant_tokens(request.grant_tokens)
         _refuse_recipient(request.recipient)
         length = self._data_key_length(request.key_spec, request.number_of_bytes)
         record, plaintext, blob, version = self._new_data_key(
@@ -349,6 +354,7 @@ class CryptographicOperations:
     def generate_data_key_without_plaintext(
         self, ctx: CallContext, request: shapes.GenerateDataKeyWithoutPlaintextRequest
     ) -> shapes.GenerateDataKeyWithoutPlaintextResult:
+        require_valid_grant_tokens(request.grant_tokens)
         length = self._data_key_length(request.key_spec, request.number_of_bytes)
         record, _, blob, version = self._new_data_key(
             ctx,
@@ -388,6 +394,7 @@ class CryptographicOperations:
     def generate_data_key_pair(
         self, ctx: CallContext, request: shapes.GenerateDataKeyPairRequest
     ) -> shapes.GenerateDataKeyPairResult:
+        require_valid_grant_tokens(request.grant_tokens)
         _refuse_recipient(request.recipient)
         record, private, public, blob, version = self._new_data_key_pair(
             ctx,
@@ -412,6 +419,7 @@ class CryptographicOperations:
     def generate_data_key_pair_without_plaintext(
         self, ctx: CallContext, request: shapes.GenerateDataKeyPairWithoutPlaintextRequest
     ) -> shapes.GenerateDataKeyPairWithoutPlaintextResult:
+        require_valid_grant_tokens(request.grant_tokens)
         record, private, public, blob, version = self._new_data_key_pair(
             ctx,
             request.key_id,
@@ -462,6 +470,7 @@ class CryptographicOperations:
         return message_type
 
     def sign(self, ctx: CallContext, request: shapes.SignRequest) -> shapes.SignResult:
+        require_valid_grant_tokens(request.grant_tokens)
         record = self._signing_key(ctx, request.key_id, request.signing_algorithm)
         message_type = self._checked_message(
             request.signing_algorithm, request.message, request.message_type
@@ -480,6 +489,7 @@ class CryptographicOperations:
         )
 
     def verify(self, ctx: CallContext, request: shapes.VerifyRequest) -> shapes.VerifyResult:
+        require_valid_grant_tokens(request.grant_tokens)
         record = self._signing_key(ctx, request.key_id, request.signing_algorithm)
         message_type = self._checked_message(
             request.signing_algorithm, request.message, request.message_type
@@ -503,6 +513,7 @@ class CryptographicOperations:
     def get_public_key(
         self, ctx: CallContext, request: shapes.GetPublicKeyRequest
     ) -> shapes.GetPublicKeyResult:
+        require_valid_grant_tokens(request.grant_tokens)
         record = self._access.usable(ctx, request.key_id)
         if record.key_spec == SYMMETRIC_DEFAULT or record.key_usage == GENERATE_VERIFY_MAC:
             raise UnsupportedOperationException(
@@ -536,6 +547,7 @@ class CryptographicOperations:
     def generate_mac(
         self, ctx: CallContext, request: shapes.GenerateMacRequest
     ) -> shapes.GenerateMacResult:
+        require_valid_grant_tokens(request.grant_tokens)
         record = self._mac_key(ctx, request.key_id, request.mac_algorithm)
         _dry_run(request.dry_run)
         tag = mac.generate_mac(
@@ -552,6 +564,7 @@ class CryptographicOperations:
     def verify_mac(
         self, ctx: CallContext, request: shapes.VerifyMacRequest
     ) -> shapes.VerifyMacResult:
+        require_valid_grant_tokens(request.grant_tokens)
         record = self._mac_key(ctx, request.key_id, request.mac_algorithm)
         _dry_run(request.dry_run)
         valid = mac.verify_mac(
@@ -571,6 +584,7 @@ class CryptographicOperations:
     def derive_shared_secret(
         self, ctx: CallContext, request: shapes.DeriveSharedSecretRequest
     ) -> shapes.DeriveSharedSecretResult:
+        require_valid_grant_tokens(request.grant_tokens)
         _refuse_recipient(request.recipient)
         record = self._access.usable(ctx, request.key_id)
         _require_usage(record, KEY_AGREEMENT, "DeriveSharedSecret")

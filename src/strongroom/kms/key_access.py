@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from strongroom.context import CallContext
 from strongroom.errors import (
     ConflictException,
     DisabledException,
+    InvalidGrantTokenException,
     KMSInvalidStateException,
     NotFoundException,
     UnsupportedOperationException,
@@ -76,6 +77,13 @@ class KeyAccess:
         record = self.fresh(ctx, reference)
         require_customer_managed(record, action)
         return record
+
+
+def require_valid_grant_tokens(tokens: Sequence[str] | None) -> None:
+    """Grant tokens must name grants this server issued. Grants come with the identity and
+    policy layer; until then no token is valid, and saying so beats ignoring it."""
+    if tokens:
+        raise InvalidGrantTokenException("The grant token is not valid.")
 
 
 def require_enabled(record: KmsKeyRecord) -> None:

@@ -28,6 +28,7 @@ from strongroom.kms.key_access import (
     raise_invalid_state,
     require_customer_managed,
     require_not_pending_deletion,
+    require_valid_grant_tokens,
 )
 from strongroom.kms.key_specs import KEY_SPECS, SYMMETRIC_DEFAULT, UNSUPPORTED_KEY_SPECS
 from strongroom.kms.key_usage import KeyUsageTracker
@@ -176,6 +177,7 @@ class KeyAdministration:
     def describe_key(
         self, ctx: CallContext, request: shapes.DescribeKeyRequest
     ) -> shapes.DescribeKeyResult:
+        require_valid_grant_tokens(request.grant_tokens)
         record = self._access.find(ctx, request.key_id)
         return shapes.DescribeKeyResult(key_metadata=self.metadata(ctx, record))
 

@@ -114,13 +114,13 @@ class KeyRotation:
         after_version = int(after) if after is not None and after.isdigit() else 0
         versions = self._keyring.versions(record.key_id)
         current = versions[-1] if versions else None
-        entries: list[tuple[int, shapes.RotationsListEntry]] = []
-        if request.include_key_material == "ALL_KEY_MATERIAL" and versions:
-            entries.append((versions[0], self._entry(record, versions[0], current, None)))
-        entries.extend(
-            (r.version, self._entry(record, r.version, current, r))
-            for r in self._store.rotations(record.key_id)
-        )
+        rotations = {r.version: r for r in self._store.rotations(record.key_id)}
+        if request.include_key_material == "ALL_KEY_MATERIAL":
+            # Every version: the original, rotations, and those the usage budget forced.
+            listed = versions
+        else:
+            listed = [v for v in versions if v in rotations]
+        entries = [(v, self._entry(record, v, current, rotations.get(v))) for v in listed]
         entries = [e for e in entries if e[0] > after_version]
         page = entries[:limit]
         truncated = len(entries) > limit

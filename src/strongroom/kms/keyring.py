@@ -256,10 +256,16 @@ class KeyRing:
         if not versions:
             raise KeyMaterialMissing(key_id)
         newest = max(versions, key=lambda v: v.version)
-        if self._store.reserve_encryptions(key_id, newest.version, self._block, self._budget):
+        # The last block of a budget may be smaller than the others.
+        count = min(self._block, self._budget - newest.encryptions_reserved)
+        if count > 0 and self._store.reserve_encryptions(
+            key_id, newest.version, count, self._budget
+        ):
             self._load_versions(key_id)
             expires = time.monotonic() + RESERVATION_LIFETIME_SECONDS
-            return _Reservation(newest.version, self._block, expires)
+            return _Reservation(newest.version, count, expires)
+        if count > 0:  # another process reserved in between: look again
+            return self._reserve(key_id)
         # The newest version's budget is spent: make a new one and reserve from it.
         self._create_version(key_id, newest.version + 1, aead.random_key())
         return self._reserve(key_id)

@@ -642,11 +642,12 @@ class SecretsManagerService:
     def _rewrap_labelled_versions(
         self, ctx: CallContext, tx: SecretsTransaction, secret: SecretRecord, key: str | None
     ) -> None:
-        """A new KmsKeyId re-encrypts the versions that carry a label (as AWS does with
-        AWSCURRENT, AWSPENDING and AWSPREVIOUS): their data keys move to the new key; the
-        values themselves, sealed under those data keys, are untouched."""
+        """A new KmsKeyId re-encrypts the versions labelled AWSCURRENT, AWSPENDING and
+        AWSPREVIOUS, as AWS does: their data keys move to the new key; the values, sealed
+        under those data keys, are untouched. Other versions stay under the old key."""
         destination = key or SECRETS_MANAGER_DEFAULT_ALIAS
-        for version_id in sorted(set(tx.stages(secret.id).values())):
+        stages = tx.stages(secret.id)
+        for version_id in sorted({v for label, v in stages.items() if label in staging.AWS_LABELS}):
             version = tx.version(secret.id, version_id)
             if version is None:
                 continue

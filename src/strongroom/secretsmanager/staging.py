@@ -9,6 +9,7 @@ from strongroom.errors import InvalidParameterException, LimitExceededException
 AWSCURRENT = "AWSCURRENT"
 AWSPREVIOUS = "AWSPREVIOUS"
 AWSPENDING = "AWSPENDING"
+AWS_LABELS = frozenset({AWSCURRENT, AWSPREVIOUS, AWSPENDING})
 MAX_LABELS_PER_VERSION = 20
 
 LabelChanges = dict[str, str | None]
