@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit install clean bench
+.PHONY: serve test lint typecheck unit install clean bench bench-secrets bench-kms
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## Both benchmarks (see benchmarks/README.md), one after the other even under `make -j`.
 bench: $(STAMP)
+	$(MAKE) --no-print-directory bench-secrets
+	$(MAKE) --no-print-directory bench-kms
+
+bench-secrets: $(STAMP)
 	$(BIN)/python benchmarks/get_secret_value.py
+
+bench-kms: $(STAMP)
+	$(BIN)/python benchmarks/kms_crypto.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

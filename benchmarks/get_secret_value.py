@@ -258,16 +258,23 @@ def create_secrets(server: Server, values: dict[str, str]) -> None:
 
 def sign_pool(endpoint: str, secret_ids: Sequence[str]) -> list[SignedRequest]:
     """One freshly SigV4-signed GetSecretValue request per secret id (botocore's signer)."""
-    signer = SigV4Auth(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), "secretsmanager", REGION)
+    bodies = [json.dumps({"SecretId": secret_id}).encode() for secret_id in secret_ids]
+    return sign_requests(endpoint, "secretsmanager", AMZ_TARGET, bodies)
+
+
+def sign_requests(
+    endpoint: str, service: str, target: str, bodies: Sequence[bytes]
+) -> list[SignedRequest]:
+    """One freshly SigV4-signed JSON-protocol POST per body (``X-Amz-Target: target``)."""
+    signer = SigV4Auth(Credentials(ACCESS_KEY_ID, SECRET_ACCESS_KEY), service, REGION)
     host = endpoint.removeprefix("http://")
     pool = []
-    for secret_id in secret_ids:
-        body = json.dumps({"SecretId": secret_id}).encode()
+    for body in bodies:
         request = AWSRequest(
             method="POST",
             url=f"{endpoint}/",
             data=body,
-            headers={"Content-Type": CONTENT_TYPE, "X-Amz-Target": AMZ_TARGET},
+            headers={"Content-Type": CONTENT_TYPE, "X-Amz-Target": target},
         )
         signer.add_auth(request)
         headers = {"Host": host, **{k: str(v) for k, v in request.headers.items()}}
@@ -349,7 +356,13 @@ def measure(
     check_signed_request(server.endpoint, pool[0], values[first_id])
     pool_path = work_dir / f"pool-{server.name}.lua"
     write_lua_pool(pool_path, pool)
+    return measure_pool(server, concurrency, duration_s, round_index, pool_path)
 
+
+def measure_pool(
+    server: Server, concurrency: int, duration_s: int, round_index: int, pool_path: Path
+) -> Cell:
+    """One wrk cell replaying the Lua pool at ``pool_path``, with the server's and box's CPU."""
     server_cpu = process_tree_cpu_seconds(server.process.pid)
     wrk_cpu = children_cpu_seconds()
     busy, steal = machine_cpu_seconds()
