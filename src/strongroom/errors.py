@@ -127,6 +127,10 @@ class InvalidAliasNameException(ClientError):
     """KMS: the alias name is malformed or reserved."""
 
 
+class NotAuthorizedException(ClientError):
+    """KMS: the request touches what only AWS may manage (e.g. the alias/aws/ names)."""
+
+
 class AlreadyExistsException(ClientError):
     """KMS: the alias already exists."""
 

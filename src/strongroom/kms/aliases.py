@@ -7,6 +7,7 @@ from strongroom.context import CallContext
 from strongroom.errors import (
     AlreadyExistsException,
     InvalidAliasNameException,
+    NotAuthorizedException,
     NotFoundException,
     ValidationException,
 )
@@ -28,15 +29,14 @@ DEFAULT_LIST_LIMIT = 100
 
 
 def _check_name(alias_name: str) -> None:
+    if not alias_name.startswith("alias/"):
+        raise ValidationException('Alias must start with the prefix "alias/".')
+    if alias_name.startswith(AWS_MANAGED_ALIAS_PREFIX):
+        raise NotAuthorizedException("Cannot create alias with prefix 'alias/aws/'")
     if ALIAS_NAME_PATTERN.match(alias_name) is None:
         raise InvalidAliasNameException(
-            f"Alias {alias_name} must begin with alias/ and contain only alphanumeric "
-            "characters, forward slashes (/), underscores (_), and dashes (-)."
-        )
-    if alias_name.startswith(AWS_MANAGED_ALIAS_PREFIX):
-        raise InvalidAliasNameException(
-            f"Alias {alias_name} must not begin with alias/aws/, which is reserved for AWS "
-            "managed keys."
+            f"Alias {alias_name} must contain only alphanumeric characters, forward slashes "
+            "(/), underscores (_), and dashes (-) after alias/."
         )
 
 

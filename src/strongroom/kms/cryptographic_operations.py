@@ -177,7 +177,9 @@ class CryptographicOperations:
             )
         named = None if key_reference is None else self._access.find(ctx, key_reference)
         if named is not None and named.key_spec != SYMMETRIC_DEFAULT:
-            return self._open_asymmetric(ctx, named, blob, algorithm, context, dry_run=dry_run)
+            return self._open_asymmetric(
+                ctx, named, blob, algorithm, context, dry_run=dry_run, ignore=ignore_ciphertext
+            )
         if algorithm not in (None, SYMMETRIC_DEFAULT):
             raise InvalidKeyUsageException(
                 f"The encryption algorithm {algorithm} is not valid for a symmetric "
@@ -197,13 +199,15 @@ class CryptographicOperations:
         record = named or self._key_of_ciphertext(ctx, blob_key_id)
         require_enabled(record)
         _require_usage(record, ENCRYPT_DECRYPT, "Decrypt")
-        _dry_run(dry_run)
+        _dry_run(dry_run and ignore_ciphertext)
         try:
             key_id, version, plaintext = self._keyring.decrypt_versioned(blob, _context(context))
         except CiphertextUnusable as exc:
             raise InvalidCiphertextException("") from exc
         if key_id != record.key_id:  # the header is authenticated; this cannot differ
             raise InvalidCiphertextException("")
+        # A dry run checks the ciphertext too, unless told to ignore it (DryRunModifiers).
+        _dry_run(dry_run)
         return _Opened(record, version, plaintext, SYMMETRIC_DEFAULT)
 
     def _key_of_ciphertext(self, ctx: CallContext, key_id: str) -> KmsKeyRecord:
@@ -222,6 +226,7 @@ class CryptographicOperations:
         context: Mapping[str, str] | None,
         *,
         dry_run: bool,
+        ignore: bool,
     ) -> _Opened:
         require_enabled(record)
         _require_usage(record, ENCRYPT_DECRYPT, "Decrypt")
@@ -234,12 +239,13 @@ class CryptographicOperations:
             raise ValidationException(
                 "EncryptionContext is not supported with asymmetric KMS keys."
             )
-        _dry_run(dry_run)
+        _dry_run(dry_run and ignore)
         private = self._keyring.material(record.key_id, 1)
         try:
             plaintext = asymmetric.rsa_decrypt(record.key_spec, private, algorithm, blob)
         except asymmetric.DecryptionFailed as exc:
             raise InvalidCiphertextException("") from exc
+        _dry_run(dry_run)
         return _Opened(record, 1, plaintext, algorithm)
 
     def decrypt(self, ctx: CallContext, request: shapes.DecryptRequest) -> shapes.DecryptResult:

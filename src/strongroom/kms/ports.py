@@ -126,7 +126,7 @@ class KeyDestructionRecord:
     arn: str
     destroyed_at: datetime
     versions_destroyed: int
-    reason: str  # ScheduledDeletion | ImportedMaterialDeleted | ImportedMaterialExpired
+    reason: str  # ScheduledDeletion (imported material can be re-imported: no record)
 
 
 class StaleKeyRecord(Exception):
