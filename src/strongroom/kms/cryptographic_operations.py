@@ -38,6 +38,8 @@ from strongroom.kms.ports import KmsKeyRecord
 _DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
 _DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option is set."
 _NO_CONTEXT: Mapping[str, str] = {}
+# Keys and values together, in UTF-8 (the limit the AWS Encryption SDK documents for KMS).
+MAX_ENCRYPTION_CONTEXT_BYTES = 8192
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,21 @@ class _Opened:
 
 
 def _context(value: Mapping[str, str] | None) -> Mapping[str, str]:
-    return _NO_CONTEXT if value is None else value
+    """An encryption context from a request, checked: valid Unicode (no lone surrogates)
+    and at most MAX_ENCRYPTION_CONTEXT_BYTES of UTF-8 in its keys and values together."""
+    if not value:
+        return _NO_CONTEXT
+    total = 0
+    for key, item in value.items():
+        try:
+            total += len(key.encode("utf-8")) + len(item.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise ValidationException("EncryptionContext must be valid Unicode text.") from exc
+    if total > MAX_ENCRYPTION_CONTEXT_BYTES:
+        raise ValidationException(
+            f"EncryptionContext is larger than {MAX_ENCRYPTION_CONTEXT_BYTES} bytes."
+        )
+    return value
 
 
 def _require_usage(record: KmsKeyRecord, usage: str, operation: str) -> None:
@@ -139,6 +155,7 @@ class CryptographicOperations:
 
     def encrypt(self, ctx: CallContext, request: shapes.EncryptRequest) -> shapes.EncryptResult:
         require_valid_grant_tokens(request.grant_tokens)
+        _context(request.encryption_context)  # refuse a malformed context before anything
         record = self._access.usable(ctx, request.key_id)
         if request.dry_run:
             self._check_encryption_algorithm(record, request.encryption_algorithm)
@@ -170,6 +187,7 @@ class CryptographicOperations:
         dry_run: bool = False,
         ignore_ciphertext: bool = False,
     ) -> _Opened:
+        context = _context(context)
         if blob is None:
             raise ValidationException(
                 "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy "
@@ -272,6 +290,7 @@ class CryptographicOperations:
         self, ctx: CallContext, request: shapes.ReEncryptRequest
     ) -> shapes.ReEncryptResult:
         require_valid_grant_tokens(request.grant_tokens)
+        _context(request.destination_encryption_context)
         destination = self._access.usable(ctx, request.destination_key_id)
         self._check_encryption_algorithm(destination, request.destination_encryption_algorithm)
         opened = self._open(
@@ -329,6 +348,7 @@ class CryptographicOperations:
         *,
         dry_run: bool = False,
     ) -> tuple[KmsKeyRecord, bytes, bytes, int]:
+        context = _context(context)
         record = self._symmetric_key(ctx, reference, operation)
         _dry_run(dry_run)
         plaintext = os.urandom(length)
@@ -386,6 +406,7 @@ class CryptographicOperations:
         *,
         dry_run: bool,
     ) -> tuple[KmsKeyRecord, KeyMaterial, bytes, bytes, int]:
+        context = _context(context)
         record = self._symmetric_key(ctx, reference, operation)
         if pair_spec not in DATA_KEY_PAIR_SPECS:
             raise UnsupportedOperationException(
@@ -466,6 +487,10 @@ class CryptographicOperations:
 
     def _checked_message(self, algorithm: str, message: bytes, message_type: str | None) -> str:
         message_type = message_type or "RAW"
+        if message_type not in ("RAW", "DIGEST"):  # EXTERNAL_MU is for ML-DSA keys only
+            raise ValidationException(
+                f"MessageType {message_type} is not valid with the signing algorithm {algorithm}."
+            )
         if message_type == "DIGEST":
             if algorithm.startswith("ED25519_SHA"):
                 raise ValidationException(
