@@ -134,7 +134,11 @@ def _assemble(
         wanted = IssuedCredentials(settings.root_access_key_id, settings.root_secret_access_key)
     issued = credentials.ensure_root_credentials(root_arn, wanted)
 
-    def principal_for(access_key_id: str, partition: str) -> Principal | None:
+    def principal_for(
+        access_key_id: str, session_token: str | None, partition: str
+    ) -> Principal | None:
+        if session_token is not None:
+            return None
         owner = credentials.principal_arn(access_key_id)
         if owner is None or not owner.endswith(":root"):
             return None

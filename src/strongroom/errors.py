@@ -187,6 +187,71 @@ class RequestEntityTooLargeException(ClientError):
     status = 413
 
 
+# -- IAM and STS (AWS query protocol; codes as their models spell them) ---------------
+
+
+class ValidationError(ClientError):
+    """IAM/STS: a request member broke a constraint of the service model."""
+
+
+class InvalidInput(ClientError):
+    """IAM: a parameter value is not valid."""
+
+
+class NoSuchEntity(ClientError):
+    """IAM: no user, role, group, policy or access key answers to that name."""
+
+    status = 404
+
+
+class EntityAlreadyExists(ClientError):
+    """IAM: an entity with this name already exists."""
+
+    status = 409
+
+
+class DeleteConflict(ClientError):
+    """IAM: the entity still has attached or subordinate entities."""
+
+    status = 409
+
+
+class LimitExceeded(ClientError):
+    """IAM: a count limit (policies, versions, keys, tags) would be exceeded."""
+
+    status = 409
+
+
+class MalformedPolicyDocument(ClientError):
+    """IAM/STS: the policy document is not valid JSON or not a valid policy."""
+
+
+class PolicyNotAttachable(ClientError):
+    """IAM: the managed policy cannot be attached (e.g. a service-linked policy)."""
+
+
+class UnmodifiableEntity(ClientError):
+    """IAM: the entity is managed by the service and cannot be changed."""
+
+
+class PackedPolicyTooLarge(ClientError):
+    """STS: the session policies and tags, packed, exceed the allowed size."""
+
+
+class ExpiredTokenException(ClientError):
+    """STS: the session token has expired."""
+
+
+class InvalidAuthorizationMessageException(ClientError):
+    """STS: the encoded authorization message is not one this server issued."""
+
+
+class RegionDisabledException(ClientError):
+    """STS: the region is not served."""
+
+    status = 403
+
+
 class AuthError(ClientError):
     """Authentication failures raised by the edge before a service runs."""
 
@@ -211,6 +276,12 @@ class UnrecognizedClientException(AuthError):
 
 class AccessDeniedException(AuthError):
     """The authenticated caller may not perform this action."""
+
+
+class AccessDenied(AuthError):
+    """IAM/STS (query protocol): the authenticated caller may not perform this action."""
+
+    status = 403
 
 
 class InternalError(ServiceError):

@@ -57,8 +57,11 @@ class EdgeSettings:
     on_shutdown: tuple[Callable[[], None], ...] = field(default=())
 
 
-PrincipalLookup = Callable[[str, str], Principal | None]
-"""(access key id, partition) → the principal that owns the key."""
+PrincipalLookup = Callable[[str, str | None, str], Principal | None]
+"""(access key id, session token or None, partition) → the principal that owns the key.
+
+None for an unknown or inactive key, an expired session, or a session token that does
+not belong to the key (compared in constant time by the lookup)."""
 
 
 class StrongroomApp:
@@ -155,6 +158,7 @@ class StrongroomApp:
         declared: int | None = None
         target = ""
         user_agent = ""
+        session_token: str | None = None
         for name, value in headers:
             if name == "content-length":
                 declared = int(value) if value.isdigit() else None
@@ -162,6 +166,8 @@ class StrongroomApp:
                 target = value
             elif name == "user-agent":
                 user_agent = value
+            elif name == "x-amz-security-token":
+                session_token = value
         body = await self._read_body(receive, declared)
         verified = self._verifier.verify(
             SignedRequest(
@@ -176,7 +182,7 @@ class StrongroomApp:
             region_allowed=self._settings.region_allowed,
         )
         partition = partition_of(verified.region)
-        principal = self._principals(verified.access_key_id, partition)
+        principal = self._principals(verified.access_key_id, session_token, partition)
         if principal is None:
             raise UnrecognizedClientException(
                 "The security token included in the request is invalid."

@@ -45,7 +45,9 @@ def build_app(now: datetime) -> StrongroomApp:
     return StrongroomApp(
         dispatcher=dispatcher,
         verifier=SigV4Verifier(Lookup(), required_signed_headers=REQUIRED_SIGNED_HEADERS),
-        principals=lambda akid, partition: Principal("arn:aws:iam::123456789012:root", "1", akid),
+        principals=lambda akid, token, partition: Principal(
+            "arn:aws:iam::123456789012:root", "1", akid
+        ),
         clock=FrozenClock(now),
         settings=EdgeSettings(account_id=AccountId("123456789012"), region_allowed=bool),
     )

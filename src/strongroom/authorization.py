@@ -1,0 +1,69 @@
+"""The authorization port: what a service asks before it acts, answered by the identity layer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Protocol
+
+from strongroom.context import CallContext
+
+ConditionValue = str | Sequence[str]
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+_EMPTY_CONTEXT: Mapping[str, ConditionValue] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcePolicy:
+    """A policy attached to the resource (secret resource policy, key policy, trust policy).
+
+    ``required`` is KMS's and STS's rule: without an allow from this policy (directly, or
+    by naming the account, which hands the decision to IAM policies) nothing is allowed.
+    A secret's resource policy is optional: it can only add access, or deny it.
+    """
+
+    document: str
+    required: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AccessRequest:
+    """One action on one resource, with everything a policy condition may look at."""
+
+    action: str  # "secretsmanager:GetSecretValue", "kms:Decrypt", "iam:CreateUser", ...
+    resource: str  # the resource ARN, or "*" for actions that have none (ListSecrets)
+    # Service and request condition keys: "secretsmanager:Name", "kms:EncryptionContext:k",
+    # "aws:RequestTag/k", "aws:TagKeys", ... (the authorizer adds the global aws: keys).
+    context: Mapping[str, ConditionValue] = field(default_factory=lambda: _EMPTY_CONTEXT)
+    # The resource's tags: aws:ResourceTag/k and <service>:ResourceTag/k.
+    resource_tags: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    resource_policy: ResourcePolicy | None = None
+    # The tenant that owns the resource (by name or tag), for the tenant guard.
+    resource_tenant: str | None = None
+    # Tenants the request itself names (an encryption context's tenant id, a tag value).
+    request_tenants: frozenset[str] = frozenset()
+    # The request sets, changes or removes these tag keys (for the tenant-tag rule).
+    tag_keys_written: frozenset[str] = frozenset()
+    # KMS: a grant on the key allows this call (grants are checked by the KMS layer).
+    allowed_by_grant: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AccessDecision:
+    allowed: bool
+    # Why not, in AWS's words: "because no identity-based policy allows the … action".
+    reason: str = ""
+    explicit_deny: bool = False
+    # Refused by the tenant guard (whatever the policies said).
+    tenant_guard: bool = False
+
+
+class Authorizer(Protocol):
+    """Decides, and enforces, one AccessRequest for the caller in ``ctx``."""
+
+    def decide(self, ctx: CallContext, request: AccessRequest) -> AccessDecision: ...
+
+    def authorize(self, ctx: CallContext, request: AccessRequest) -> None:
+        """Return if allowed; raise the service's access-denied error otherwise."""
+        ...
