@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from strongroom.context import CallContext
 
@@ -25,6 +25,8 @@ class ResourcePolicy:
 
     document: str
     required: bool = False
+    # Which grammar the document was validated with when it was stored.
+    kind: Literal["resource", "key", "trust"] = "resource"
 
 
 @dataclass(frozen=True, slots=True)

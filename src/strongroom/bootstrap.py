@@ -9,8 +9,16 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 
+from strongroom.audit.alarms import AlarmEngine
+from strongroom.audit.auditing_authorizer import AuditingAuthorizer
+from strongroom.audit.event_builder import EventBuilder
+from strongroom.audit.lookup import LookupEvents
+from strongroom.audit.lookup_tokens import PageTokens
+from strongroom.audit.recorder import AuditRecorder
+from strongroom.audit.retention import Retention
+from strongroom.audit.signing_key import deployment_signer, public_key_pem
+from strongroom.audit.webhook import WebhookNotifier
 from strongroom.clock import Clock, OffsetClock, SystemClock
-from strongroom.context import Principal
 from strongroom.crypto.key_material import KeyMaterial
 from strongroom.crypto.root_key_providers import (
     DevRootKeyProvider,
@@ -18,33 +26,58 @@ from strongroom.crypto.root_key_providers import (
     FileRootKeyProvider,
     RootKeyProvider,
 )
+from strongroom.identity.authorization_messages import AuthorizationMessages
+from strongroom.identity.authorizer import PolicyAuthorizer
+from strongroom.identity.changes import IdentityChanges
 from strongroom.identity.credentials import CredentialDirectory, IssuedCredentials, root_principal
+from strongroom.identity.directory import IdentityDirectory
+from strongroom.identity.iam_account import IamAccount
+from strongroom.identity.iam_common import IamSettings
+from strongroom.identity.iam_groups import IamGroups
+from strongroom.identity.iam_policies import IamPolicies
+from strongroom.identity.iam_roles import IamRoles
+from strongroom.identity.iam_users import IamUsers
+from strongroom.identity.operations import IAM_OPERATIONS, STS_OPERATIONS
+from strongroom.identity.sts import StsService
 from strongroom.ids import AccountId, partition_of
 from strongroom.kms.aliases import AliasAdministration
 from strongroom.kms.cryptographic_operations import CryptographicOperations
+from strongroom.kms.grant_book import GrantBook
+from strongroom.kms.grants import GrantAdministration
 from strongroom.kms.key_access import KeyAccess
 from strongroom.kms.key_administration import KeyAdministration
+from strongroom.kms.key_authorization import KeyAuthorization
 from strongroom.kms.key_directory import KeyDirectory
 from strongroom.kms.key_import import KeyImport
+from strongroom.kms.key_policy_administration import KeyPolicyAdministration
 from strongroom.kms.key_rotation import KeyRotation
 from strongroom.kms.key_usage import KeyUsageTracker
 from strongroom.kms.keyring import KeyRing
 from strongroom.scheduling.periodic import PeriodicJob
 from strongroom.secretsmanager.service import SecretsManagerService
 from strongroom.server.app import REQUIRED_SIGNED_HEADERS, EdgeSettings, StrongroomApp
+from strongroom.server.call_audit import CallAudit
 from strongroom.server.dispatch import (
     Dispatcher,
+    register_cloudtrail,
     register_dev_tools,
     register_kms,
+    register_query_service,
     register_secrets_manager,
 )
+from strongroom.server.metrics import Metrics, outcome_of
 from strongroom.server.sigv4 import SigV4Verifier
 from strongroom.settings import Settings
 from strongroom.storage import engines, migrate
 from strongroom.storage.access_key_repository import SqlAccessKeyStore
+from strongroom.storage.audit_commit_hook import AuditCommitHook
+from strongroom.storage.audit_lookup_repository import SqlAuditLookup
+from strongroom.storage.audit_repository import SqlAuditStore
+from strongroom.storage.identity_repository import SqlIdentityStore
 from strongroom.storage.key_directory_repository import SqlKeyDirectoryStore
 from strongroom.storage.keystore_repository import SqlKeyMaterialStore
 from strongroom.storage.secret_repository import SqlSecretStore
+from strongroom.storage.signing_key_repository import SqlSigningKeyStore
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +93,18 @@ class Application:
     root_credentials: IssuedCredentials
     root_key_source: str
     secrets_manager: SecretsManagerService
+    dispatcher: Dispatcher | None = None
     _engines: list[Engine] = field(default_factory=list)
     _jobs: list[PeriodicJob] = field(default_factory=list)
+    _recorder: AuditRecorder | None = None
 
     def close(self) -> None:
         for job in self._jobs:
             job.stop()
+        if self._recorder is not None:
+            self._recorder.stop()  # what is queued is written before the engines go
         for engine in self._engines:
+            engines.set_commit_hook(engine, None)
             engine.dispose()
 
 
@@ -116,44 +154,91 @@ def _assemble(
         root_key, material_store, service_clock, usage_budget=settings.key_usage_budget
     )
     keyring.open()
+    identity_store = SqlIdentityStore(data_engine)
+    identity_changes = IdentityChanges()
+    identity_directory = IdentityDirectory(
+        identity_store, identity_changes, tenant_tag_key=settings.tenant_tag_key
+    )
+    authorization_messages = AuthorizationMessages(keyring)
+    # Every authorization also tells the call's audit journal what the call touched.
+    app_authorizer = AuditingAuthorizer(
+        PolicyAuthorizer(
+            identity_directory,
+            service_clock,
+            authorization_messages,
+            tenant_tag_key=settings.tenant_tag_key,
+        )
+    )
     key_store = SqlKeyDirectoryStore(data_engine)
     keys = KeyDirectory(key_store, keyring, service_clock, settings.account_id)
     key_access = KeyAccess(keys)
     key_usage = KeyUsageTracker(key_store, service_clock)
-    crypto_operations = CryptographicOperations(key_access, keyring, key_usage)
-    key_administration = KeyAdministration(key_access, keyring, key_usage, service_clock)
-    key_rotation = KeyRotation(key_access, keyring, service_clock)
-    key_import = KeyImport(key_access, keyring, service_clock)
+    grant_book = GrantBook(key_store, keyring)
+    key_authorization = KeyAuthorization(
+        app_authorizer, keys, grant_book, tenant_tag_key=settings.tenant_tag_key
+    )
+    crypto_operations = CryptographicOperations(key_access, keyring, key_usage, key_authorization)
+    key_administration = KeyAdministration(
+        key_access, keyring, key_usage, service_clock, key_authorization
+    )
+    key_rotation = KeyRotation(key_access, keyring, service_clock, key_authorization)
+    key_import = KeyImport(key_access, keyring, service_clock, key_authorization)
     secret_store = SqlSecretStore(data_engine)
-    secrets_manager = SecretsManagerService(secret_store, crypto_operations, service_clock)
+    secrets_manager = SecretsManagerService(
+        secret_store,
+        crypto_operations,
+        service_clock,
+        app_authorizer,
+        tenant_tag_key=settings.tenant_tag_key,
+    )
 
-    credentials = CredentialDirectory(SqlAccessKeyStore(data_engine), keyring, clock)
+    # Sessions expire on the services' clock, so a dev server's AdvanceClock ends them.
+    credentials = CredentialDirectory(
+        SqlAccessKeyStore(data_engine),
+        keyring,
+        service_clock,
+        identity_store,
+        identity_changes,
+        tenant_tag_key=settings.tenant_tag_key,
+    )
     root_arn = root_principal(partition_of(settings.region), settings.account_id, "").arn
     wanted = None
     if settings.root_access_key_id and settings.root_secret_access_key:
         wanted = IssuedCredentials(settings.root_access_key_id, settings.root_secret_access_key)
     issued = credentials.ensure_root_credentials(root_arn, wanted)
 
-    def principal_for(
-        access_key_id: str, session_token: str | None, partition: str
-    ) -> Principal | None:
-        if session_token is not None:
-            return None
-        owner = credentials.principal_arn(access_key_id)
-        if owner is None or not owner.endswith(":root"):
-            return None
-        return root_principal(partition, settings.account_id, access_key_id)
-
     dispatcher = Dispatcher()
+    iam_settings = IamSettings(tenant_tag_key=settings.tenant_tag_key)
+    iam_parts = (identity_store, app_authorizer, service_clock, identity_changes)
+    register_query_service(
+        dispatcher,
+        "iam",
+        [
+            IamUsers(*iam_parts, keyring, iam_settings),
+            IamRoles(*iam_parts, iam_settings),
+            IamGroups(*iam_parts, iam_settings),
+            IamPolicies(*iam_parts, iam_settings),
+            IamAccount(*iam_parts, iam_settings),
+        ],
+        IAM_OPERATIONS,
+    )
+    sts = StsService(*iam_parts, keyring, authorization_messages, iam_settings)
+    register_query_service(dispatcher, "sts", [sts], STS_OPERATIONS)
     register_secrets_manager(dispatcher, secrets_manager)
+    register_cloudtrail(
+        dispatcher,
+        LookupEvents(SqlAuditLookup(data_engine), app_authorizer, PageTokens(keyring)),
+    )
     register_kms(
         dispatcher,
         [
             key_administration,
-            AliasAdministration(key_access, service_clock),
+            AliasAdministration(key_access, service_clock, key_authorization),
             crypto_operations,
             key_rotation,
             key_import,
+            KeyPolicyAdministration(key_access, key_authorization),
+            GrantAdministration(key_access, service_clock, key_authorization),
         ],
     )
 
@@ -164,6 +249,7 @@ def _assemble(
         PeriodicJob("imported-material-expiry", interval, key_import.expire_imported_material),
         PeriodicJob("key-rotation-scheduler", interval, key_rotation.rotate_due_keys),
         PeriodicJob("key-usage-flush", 5.0, key_usage.flush),
+        PeriodicJob("expired-session-purge", interval, sts.purge_expired_sessions),
     ]
 
     if settings.dev:
@@ -174,6 +260,10 @@ def _assemble(
             key_usage.forget_all()
             key_store.reset()
             keys.forget_cached()
+            grant_book.forget_all()
+            with identity_store.transaction(write=True) as identity:
+                identity.reset()
+            identity_changes.changed()
             material_store.reset()
             keyring.forget_all()
             log.warning("dev reset: all secrets and keys were deleted")
@@ -186,19 +276,51 @@ def _assemble(
 
         register_dev_tools(dispatcher, reset_everything, advance_clock)
 
+    # The audit trail (DESIGN §8): a mutation's event commits with the mutation (the data
+    # engine's commit hook); every other event is group-committed by the recorder before
+    # the call is answered. Durable events go on to the alarms; all of it to the metrics.
+    trail = audit_trail(settings, data_engine, keystore_engine, keyring, service_clock)
+    metrics = Metrics(settings.metrics_max_tenants)
+    notifier = (
+        None
+        if settings.alarm_webhook_url is None
+        else WebhookNotifier(settings.alarm_webhook_url, metrics=metrics)
+    )
+    alarm_engine = AlarmEngine(settings.alarms, notifier=notifier, metrics=metrics)
+    recorder = AuditRecorder(trail.store, alarm_engine, metrics=metrics)
+    engines.set_commit_hook(data_engine, AuditCommitHook(trail.store, recorder))
+    event_builder = EventBuilder(settings.account_id)
+    event_builder.warm(dispatcher.operations())
+    call_audit = CallAudit(
+        event_builder,
+        recorder,
+        service_clock,
+        default_region=settings.region,
+        region_allowed=settings.region_allowed,
+        metrics=metrics,
+        outcome=outcome_of,
+    )
+
     app = StrongroomApp(
         dispatcher=dispatcher,
         verifier=SigV4Verifier(credentials, required_signed_headers=REQUIRED_SIGNED_HEADERS),
-        principals=principal_for,
+        principals=credentials.principal,
         clock=clock,
         settings=EdgeSettings(
             account_id=AccountId(settings.account_id),
             region_allowed=settings.region_allowed,
             max_body_bytes=settings.max_body_bytes,
             inline_point_reads=data_engine.dialect.name == "sqlite",
-            on_startup=tuple(job.start for job in jobs),
-            on_shutdown=(*(job.stop for job in jobs), key_usage.flush),
+            on_startup=(recorder.start, *(job.start for job in jobs)),
+            on_shutdown=(
+                *(job.stop for job in jobs),
+                key_usage.flush,
+                recorder.stop,
+                *(() if notifier is None else (notifier.stop,)),
+            ),
+            metrics=metrics.exposition,
         ),
+        audit=call_audit,
     )
     return Application(
         app=app,
@@ -206,6 +328,76 @@ def _assemble(
         root_credentials=issued,
         root_key_source=provider.describe(),
         secrets_manager=secrets_manager,
+        dispatcher=dispatcher,
         _engines=[data_engine, keystore_engine],
         _jobs=jobs,
+        _recorder=recorder,
     )
+
+
+# -- the audit trail ---------------------------------------------------------------------
+
+
+@dataclass
+class AuditTrail:
+    """The audit store (checkpoints signed with the deployment key) and its retention."""
+
+    store: SqlAuditStore
+    retention: Retention
+    public_key_pem: bytes | None
+    signing: bool
+
+
+def audit_trail(
+    settings: Settings,
+    data_engine: Engine,
+    keystore_engine: Engine,
+    keyring: KeyRing | None,
+    clock: Clock,
+) -> AuditTrail:
+    """The audit trail on the data database. With an open ``keyring`` the deployment
+    signing key is unwrapped (and made, the first time) so checkpoints get signed."""
+    signing_keys = SqlSigningKeyStore(keystore_engine)
+    signer = None if keyring is None else deployment_signer(signing_keys, keyring, clock)
+    store = SqlAuditStore(data_engine, signer=signer, clock=clock)
+    retention = Retention(
+        store,
+        clock,
+        retention_days=settings.audit_retention_days,
+        export_dir=settings.resolved_audit_export_dir,
+    )
+    public_key = signer.public_key_pem() if signer is not None else public_key_pem(signing_keys)
+    return AuditTrail(store, retention, public_key, signing=signer is not None)
+
+
+@dataclass
+class AuditTools:
+    """What the ``strongroom audit`` commands open: the trail and the engines to close."""
+
+    trail: AuditTrail
+    _engines: list[Engine] = field(default_factory=list)
+
+    def close(self) -> None:
+        for engine in self._engines:
+            engine.dispose()
+
+
+def open_audit(settings: Settings, *, unlock: bool, clock: Clock | None = None) -> AuditTools:
+    """Open an existing deployment's audit trail for operator commands: no migrations, no
+    server. ``unlock``: also load the root key and unwrap the signing key (to sign
+    checkpoints and exports); skipped when the deployment has no keystore yet."""
+    clock = clock or SystemClock()
+    data_engine = engines.create(settings.resolved_data_url)
+    keystore_engine = engines.create(settings.resolved_keystore_url)
+    try:
+        keyring = None
+        material_store = SqlKeyMaterialStore(keystore_engine)
+        if unlock and material_store.domain_keys():
+            keyring = KeyRing(root_key_provider(settings).load(), material_store, clock)
+            keyring.open()
+        trail = audit_trail(settings, data_engine, keystore_engine, keyring, clock)
+    except BaseException:
+        data_engine.dispose()
+        keystore_engine.dispose()
+        raise
+    return AuditTools(trail, [data_engine, keystore_engine])

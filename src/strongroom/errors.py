@@ -119,6 +119,10 @@ class InvalidGrantTokenException(ClientError):
     """KMS: a grant token that no grant of this server issued."""
 
 
+class InvalidGrantIdException(ClientError):
+    """KMS: a GrantId that is not the form of a grant id."""
+
+
 class InvalidArnException(ClientError):
     """KMS: a parameter that must be an ARN is not a valid one."""
 
@@ -145,6 +149,10 @@ class TagException(ClientError):
 
 class MalformedPolicyDocumentException(ClientError):
     """A policy document is not valid."""
+
+
+class PublicPolicyException(ClientError):
+    """BlockPublicPolicy refused a resource policy that grants public access."""
 
 
 class InvalidMarkerException(ClientError):
@@ -185,6 +193,25 @@ class RequestEntityTooLargeException(ClientError):
     """The body is larger than the server accepts."""
 
     status = 413
+
+
+# -- CloudTrail (LookupEvents checks these members itself, with its own codes) ----------
+
+
+class InvalidLookupAttributesException(ClientError):
+    """CloudTrail: a lookup attribute is not valid, or more than one was given."""
+
+
+class InvalidTimeRangeException(ClientError):
+    """CloudTrail: the start time is after the end time, or a time is out of range."""
+
+
+class InvalidMaxResultsException(ClientError):
+    """CloudTrail: MaxResults is outside 1..50."""
+
+
+class InvalidEventCategoryException(ClientError):
+    """CloudTrail: EventCategory is not a category CloudTrail has."""
 
 
 # -- IAM and STS (AWS query protocol; codes as their models spell them) ---------------
@@ -252,6 +279,22 @@ class RegionDisabledException(ClientError):
     status = 403
 
 
+class InvalidAction(ClientError):
+    """Query protocol: the Action (for this Version) is not an operation of the service."""
+
+
+class MissingAction(ClientError):
+    """Query protocol: the request has no Action parameter."""
+
+
+class MalformedQueryString(ClientError):
+    """Query protocol: the form body is not valid (encoding, UTF-8, duplicate parameters)."""
+
+
+class InvalidParameterValue(ClientError):
+    """Query protocol: a parameter's text is not a value of its type (integer, boolean, ...)."""
+
+
 class AuthError(ClientError):
     """Authentication failures raised by the edge before a service runs."""
 
@@ -268,6 +311,12 @@ class IncompleteSignatureException(AuthError):
 
 class InvalidSignatureException(AuthError):
     """The signature does not match, the date is out of range, or the scope is wrong."""
+
+
+class SignatureExpiredException(InvalidSignatureException):
+    """The signing date is outside the allowed clock skew (query services: RequestExpired)."""
+
+    code_override = "InvalidSignatureException"
 
 
 class UnrecognizedClientException(AuthError):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import platformdirs
 
+from strongroom.audit.alarm_rules import AlarmSettings, AlarmSettingsError, check_webhook_url
 from strongroom.ids import is_valid_account_id, is_valid_region
 from strongroom.kms.keyring import DEFAULT_USAGE_BUDGET
 
@@ -45,6 +46,18 @@ class Settings:
     reaper_interval_seconds: float = 60.0
     key_usage_budget: int = DEFAULT_KEY_USAGE_BUDGET
     max_body_bytes: int = 1024 * 1024
+    # The principal/resource tag whose value names the tenant (the tenant guard's binding).
+    tenant_tag_key: str = "customer"
+    # Audit events older than this are exported (gzip CloudTrail JSON) and then pruned.
+    audit_retention_days: int = 365
+    # Where retention writes its exports; None: <data_dir>/audit-export.
+    audit_export_dir: Path | None = None
+    # Alarm thresholds, windows, business hours and per-tenant overrides.
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    # Where alarms are POSTed as JSON; it may carry a token, so it is never printed.
+    alarm_webhook_url: str | None = field(default=None, repr=False)
+    # The metrics' tenant label takes at most this many values; the rest are "other".
+    metrics_max_tenants: int = 50
 
     def __post_init__(self) -> None:
         if not is_valid_account_id(self.account_id):
@@ -54,6 +67,17 @@ class Settings:
                 raise SettingsError(f"not a region name: {region!r}")
         if self.key_usage_budget < 1:
             raise SettingsError("the key usage budget must be at least 1")
+        if not 1 <= len(self.tenant_tag_key) <= 128 or self.tenant_tag_key.startswith("aws:"):
+            raise SettingsError("the tenant tag key must be 1-128 characters, not starting aws:")
+        if self.audit_retention_days < 1:
+            raise SettingsError("audit retention must be at least 1 day")
+        if self.metrics_max_tenants < 0:
+            raise SettingsError("metrics max tenants must be at least 0")
+        if self.alarm_webhook_url is not None:
+            try:
+                check_webhook_url(self.alarm_webhook_url)
+            except AlarmSettingsError as exc:
+                raise SettingsError(str(exc)) from exc
         if not 0 < self.port < 65536:
             raise SettingsError("port must be between 1 and 65535")
         if (self.root_access_key_id is None) != (self.root_secret_access_key is None):
@@ -80,6 +104,10 @@ class Settings:
         if self.dev:
             return is_valid_region(region)
         return region in self.served_regions
+
+    @property
+    def resolved_audit_export_dir(self) -> Path:
+        return self.audit_export_dir or self.data_dir / "audit-export"
 
     @property
     def resolved_data_url(self) -> str:

@@ -1,5 +1,5 @@
 """The ``strongroom`` command: ``server`` runs the service, ``key`` manages KMS keys,
-``dev reset`` wipes a dev server."""
+``policy`` simulates access and checks isolation, ``dev reset`` wipes a dev server."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ from typing import Any
 
 import click
 
-from strongroom.cli import key_commands
+from strongroom.cli import (
+    audit_commands,
+    audit_lookup_commands,
+    key_commands,
+    policy_commands,
+)
+from strongroom.cli.alarm_options import alarm_options, settings_fields
 from strongroom.settings import (
     DEFAULT_KEY_USAGE_BUDGET,
     DEFAULT_PORT,
@@ -74,6 +80,24 @@ def main() -> None:
     help="Encryptions under one KMS key version before a new version takes over.",
 )
 @click.option(
+    "--tenant-tag-key",
+    default="customer",
+    help="The tag whose value binds a principal or resource to a tenant.",
+)
+@click.option(
+    "--audit-retention-days",
+    default=365,
+    type=click.IntRange(min=1),
+    help="Audit events older than this are exported, then pruned.",
+)
+@click.option(
+    "--audit-export-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where pruned audit events are exported. [default: <data dir>/audit-export]",
+)
+@alarm_options
+@click.option(
     "--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"])
 )
 def server(
@@ -91,7 +115,11 @@ def server(
     root_access_key_id: str | None,
     root_secret_access_key: str | None,
     key_usage_budget: int,
+    tenant_tag_key: str,
+    audit_retention_days: int,
+    audit_export_dir: Path | None,
     log_level: str,
+    **alarm_values: Any,
 ) -> None:
     """Run the server. Every option can also be set as STRONGROOM_<OPTION> in the environment."""
     import uvicorn  # only this command needs the HTTP server
@@ -120,6 +148,10 @@ def server(
             root_access_key_id=root_access_key_id,
             root_secret_access_key=root_secret_access_key,
             key_usage_budget=key_usage_budget,
+            tenant_tag_key=tenant_tag_key,
+            audit_retention_days=audit_retention_days,
+            audit_export_dir=audit_export_dir,
+            **settings_fields(alarm_values),
             **extra,
         )
     except SettingsError as exc:
@@ -158,6 +190,10 @@ def server(
 
 
 main.add_command(key_commands.key)
+main.add_command(policy_commands.policy)
+audit_commands.audit.add_command(audit_lookup_commands.lookup)
+audit_commands.audit.add_command(audit_lookup_commands.tail)
+main.add_command(audit_commands.audit)
 
 
 @main.group()

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import string
-import threading
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Protocol
 
 from strongroom.clock import Clock
-from strongroom.context import Principal
+from strongroom.context import ASSUMED_ROLE, IAM_USER, ROOT, Principal, SessionInfo
+from strongroom.errors import ExpiredTokenException
+from strongroom.identity.changes import BriefCache, IdentityChanges
+from strongroom.identity.ports import IdentityStore, SessionRecord
 from strongroom.kms.keyring import KeyRing
 
 ACCESS_KEY_SECRET_LABEL = b"strongroom/access-key-secret/v1"
+SESSION_SECRET_LABEL = b"strongroom/session-secret/v1"
+LAST_USED_INTERVAL = 3600.0
 _ACCESS_KEY_ALPHABET = string.ascii_uppercase + "234567"
 
 
@@ -24,6 +33,8 @@ class StoredAccessKey:
     status: str
     created_at: datetime
     wrapped_secret: bytes = field(repr=False)
+    # The IAM user owning the key; None for the account root's key.
+    user_id: str | None = None
 
 
 class AccessKeyStore(Protocol):
@@ -62,35 +73,208 @@ def root_principal(partition: str, account_id: str, access_key_id: str) -> Princ
     )
 
 
-class CredentialDirectory:
-    """Resolves access key ids to their secret (for SigV4) and their principal."""
+@dataclass(frozen=True, slots=True)
+class _Resolved:
+    """A key's secret and how to build its principal (cached ≤ 1 s)."""
 
-    def __init__(self, store: AccessKeyStore, keyring: KeyRing, clock: Clock) -> None:
+    secret: str = field(repr=False)
+    principal_arn: str
+    principal: Principal | None = None
+    token_hash: bytes | None = field(default=None, repr=False)
+    expires_at: datetime | None = None
+
+
+def session_token_hash(token: str) -> bytes:
+    """Sessions keep only this digest of their token (which has ≥ 512 bits of entropy)."""
+    return hashlib.sha256(token.encode()).digest()
+
+
+class CredentialDirectory:
+    """Resolves access key ids to their secret (for SigV4) and their principal.
+
+    Covers the account root's key, IAM users' active keys (AKIA…) and STS sessions
+    (ASIA… with their session token). Lookups are cached at most a second and dropped
+    on every IAM write in this process, so a disabled key stops working at once.
+    """
+
+    def __init__(
+        self,
+        store: AccessKeyStore,
+        keyring: KeyRing,
+        clock: Clock,
+        identities: IdentityStore | None = None,
+        changes: IdentityChanges | None = None,
+        tenant_tag_key: str = "customer",
+    ) -> None:
         self._store = store
         self._keyring = keyring
         self._clock = clock
-        self._lock = threading.Lock()
-        self._cache: dict[str, tuple[str, str]] = {}
+        self._identities = identities
+        self._changes = changes or IdentityChanges()
+        self._tenant_tag_key = tenant_tag_key
+        self._cache: BriefCache[str, _Resolved | None] = BriefCache(self._changes)
+        self._last_recorded: dict[str, float] = {}
 
-    def secret_access_key(self, access_key_id: str) -> str | None:
-        """The secret for an active key, or None for a key this server did not issue."""
+    def _resolve(self, access_key_id: str) -> _Resolved | None:
         cached = self._cache.get(access_key_id)
         if cached is not None:
-            return cached[0]
+            return cached
+        generation = self._changes.generation
+        resolved = (
+            self._resolve_session(access_key_id)
+            if access_key_id.startswith("ASIA")
+            else self._resolve_key(access_key_id)
+        )
+        if resolved is not None:
+            self._cache.put(access_key_id, resolved, generation)
+        return resolved
+
+    def _resolve_key(self, access_key_id: str) -> _Resolved | None:
         stored = self._store.get(access_key_id)
         if stored is None or stored.status != "Active":
             return None
         secret = self._keyring.unwrap_secret(
             stored.wrapped_secret, ACCESS_KEY_SECRET_LABEL, access_key_id.encode()
         ).decode()
-        with self._lock:
-            self._cache[access_key_id] = (secret, stored.principal_arn)
-        return secret
+        principal = None
+        if stored.user_id is not None:
+            principal = self._user_principal(stored.user_id, access_key_id)
+            if principal is None:
+                return None
+        return _Resolved(secret, stored.principal_arn, principal)
+
+    def _resolve_session(self, access_key_id: str) -> _Resolved | None:
+        if self._identities is None:
+            return None
+        session = self._identities.session(access_key_id)
+        if session is None:
+            return None
+        secret = self._keyring.unwrap_secret(
+            session.wrapped_secret, SESSION_SECRET_LABEL, access_key_id.encode()
+        ).decode()
+        principal = self._session_principal(session)
+        if principal is None:
+            return None
+        return _Resolved(secret, principal.arn, principal, session.token_hash, session.expires_at)
+
+    def _user_principal(self, user_id: str, access_key_id: str) -> Principal | None:
+        if self._identities is None:
+            return None
+        with self._identities.transaction(write=False) as tx:
+            user = tx.user_by_id(user_id)
+            tags = () if user is None else tx.tags("user", user.id)
+        if user is None:
+            return None
+        return Principal(
+            arn=user.arn,
+            principal_id=user.id,
+            access_key_id=access_key_id,
+            kind=IAM_USER,
+            name=user.name,
+            identity_arn=user.arn,
+            tags=MappingProxyType(dict(tags)),
+            tenant=self._tenant(tags),
+        )
+
+    def _tenant(self, tags: Sequence[tuple[str, str]]) -> str | None:
+        wanted = self._tenant_tag_key.lower()
+        return next((v for k, v in tags if k.lower() == wanted), None)
+
+    def _session_principal(self, session: SessionRecord) -> Principal | None:
+        assert self._identities is not None  # noqa: S101 - only called with identities
+        if session.owner_kind == "root":
+            return Principal(
+                arn=session.owner_id,
+                principal_id=session.owner_id.split(":")[4],
+                access_key_id=session.access_key_id,
+                kind=ROOT,
+            )
+        if session.owner_kind == "user":
+            return self._user_principal(session.owner_id, session.access_key_id)
+        with self._identities.transaction(write=False) as tx:
+            role = tx.role_by_id(session.owner_id)
+            role_tags = () if role is None else tx.tags("role", role.id)
+        if role is None or session.issued_at is None or session.expires_at is None:
+            return None
+        # Session tags override the role's tags with the same key (compared case-insensitively).
+        overridden = {k.lower() for k, _ in session.tags}
+        tags = [(k, v) for k, v in role_tags if k.lower() not in overridden] + list(session.tags)
+        arn_prefix = role.arn.split(":role/", 1)[0].replace(":iam::", ":sts::")
+        return Principal(
+            arn=f"{arn_prefix}:assumed-role/{role.name}/{session.session_name}",
+            principal_id=f"{role.id}:{session.session_name}",
+            access_key_id=session.access_key_id,
+            kind=ASSUMED_ROLE,
+            name=session.session_name,
+            identity_arn=role.arn,
+            tags=MappingProxyType(dict(tags)),
+            tenant=self._tenant(tags),
+            session=SessionInfo(
+                role_arn=role.arn,
+                role_name=role.name,
+                session_name=session.session_name,
+                issued_at=session.issued_at,
+                expires_at=session.expires_at,
+                tags=MappingProxyType(dict(session.tags)),
+                transitive_tag_keys=frozenset(session.transitive_tag_keys),
+                source_identity=session.source_identity,
+                policies=session.policies,
+                has_session_policies=bool(session.policies),
+            ),
+        )
+
+    def secret_access_key(self, access_key_id: str) -> str | None:
+        """The secret of an active key or a stored session; None for keys this server did
+        not issue (an expired session still answers, so the edge can say it expired)."""
+        resolved = self._resolve(access_key_id)
+        return None if resolved is None else resolved.secret
 
     def principal_arn(self, access_key_id: str) -> str | None:
-        if self.secret_access_key(access_key_id) is None:
+        resolved = self._resolve(access_key_id)
+        return None if resolved is None else resolved.principal_arn
+
+    def principal(
+        self, access_key_id: str, session_token: str | None, partition: str
+    ) -> Principal | None:
+        """The principal behind a verified key (the edge's PrincipalLookup).
+
+        None for an unknown or inactive key, a session key without its token or with a
+        wrong one, or a token sent with a long-term key; ExpiredTokenException for an
+        expired session.
+        """
+        resolved = self._resolve(access_key_id)
+        if resolved is None:
             return None
-        return self._cache[access_key_id][1]
+        if resolved.token_hash is not None:
+            if session_token is None or not hmac.compare_digest(
+                session_token_hash(session_token), resolved.token_hash
+            ):
+                return None
+            if resolved.expires_at is not None and self._clock.now() >= resolved.expires_at:
+                raise ExpiredTokenException("The security token included in the request is expired")
+            return resolved.principal
+        if session_token is not None:
+            return None
+        if resolved.principal is None:
+            if not resolved.principal_arn.endswith(":root"):
+                return None
+            account = resolved.principal_arn.split(":")[4]
+            return root_principal(partition, account, access_key_id)
+        self._note_use(access_key_id)
+        return resolved.principal
+
+    def _note_use(self, access_key_id: str) -> None:
+        """Record a user key's last use, at most once an hour per key and process."""
+        if self._identities is None:
+            return
+        now = time.monotonic()
+        if now - self._last_recorded.get(access_key_id, -LAST_USED_INTERVAL) < LAST_USED_INTERVAL:
+            return
+        self._last_recorded[access_key_id] = now
+        self._identities.record_key_use(access_key_id, self._clock.now())
+
+    def forget_cached(self) -> None:
+        self._cache.clear()
 
     def ensure_root_credentials(
         self, root_arn: str, wanted: IssuedCredentials | None
@@ -122,6 +306,5 @@ class CredentialDirectory:
                 ),
             )
         )
-        with self._lock:
-            self._cache.clear()
+        self._cache.clear()
         return issued

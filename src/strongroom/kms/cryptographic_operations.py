@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from strongroom.context import CallContext
@@ -21,7 +21,8 @@ from strongroom.errors import (
     ValidationException,
 )
 from strongroom.kms import shapes
-from strongroom.kms.key_access import KeyAccess, require_enabled, require_valid_grant_tokens
+from strongroom.kms.key_access import KeyAccess, require_enabled
+from strongroom.kms.key_authorization import KeyAuthorization
 from strongroom.kms.key_specs import (
     DATA_KEY_PAIR_SPECS,
     ENCRYPT_DECRYPT,
@@ -59,7 +60,7 @@ class _Opened:
     algorithm: str
 
 
-def _context(value: Mapping[str, str] | None) -> Mapping[str, str]:
+def checked_context(value: Mapping[str, str] | None) -> Mapping[str, str]:
     """An encryption context from a request, checked: valid Unicode (no lone surrogates)
     and at most MAX_ENCRYPTION_CONTEXT_BYTES of UTF-8 in its keys and values together."""
     if not value:
@@ -91,6 +92,10 @@ def _refuse_recipient(recipient: object | None) -> None:
         )
 
 
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
 def _dry_run(flag: bool | None) -> None:
     if flag:
         raise DryRunOperationException(_DRY_RUN_MESSAGE)
@@ -99,15 +104,48 @@ def _dry_run(flag: bool | None) -> None:
 class CryptographicOperations:
     """One method per KMS cryptographic operation, plus the data-key calls of Secrets Manager."""
 
-    def __init__(self, access: KeyAccess, keyring: KeyRing, usage: KeyUsageTracker) -> None:
+    def __init__(
+        self,
+        access: KeyAccess,
+        keyring: KeyRing,
+        usage: KeyUsageTracker,
+        authorization: KeyAuthorization,
+    ) -> None:
         self._access = access
         self._keyring = keyring
         self._usage = usage
+        self._authorization = authorization
+
+    def _key_for(
+        self,
+        ctx: CallContext,
+        operation: str,
+        reference: str,
+        *,
+        grant_tokens: Sequence[str] | None = None,
+        encryption_context: Mapping[str, str] | None = None,
+        conditions: Mapping[str, str] | None = None,
+        via_service: bool = False,
+    ) -> KmsKeyRecord:
+        """Find the key, authorize ``kms:<operation>`` on it, then require it Enabled."""
+        record = self._access.find(ctx, reference)
+        self._authorization.key(
+            ctx,
+            operation,
+            record,
+            reference=reference,
+            conditions=conditions or {},
+            encryption_context=encryption_context,
+            grant_tokens=grant_tokens,
+            via_service=via_service,
+        )
+        require_enabled(record)
+        return record
 
     # -- symmetric encryption ---------------------------------------------------------
 
-    def _symmetric_key(self, ctx: CallContext, reference: str, operation: str) -> KmsKeyRecord:
-        record = self._access.usable(ctx, reference)
+    @staticmethod
+    def _require_symmetric(record: KmsKeyRecord, operation: str) -> KmsKeyRecord:
         if record.key_spec != SYMMETRIC_DEFAULT:
             raise InvalidKeyUsageException(
                 f"{record.arn} key spec is {record.key_spec}, but {operation} needs a "
@@ -138,7 +176,7 @@ class CryptographicOperations:
                 f"{record.arn} does not support the encryption algorithm {algorithm}."
             )
         if record.key_spec == SYMMETRIC_DEFAULT:
-            version, blob = self._seal(ctx, record, plaintext, _context(context))
+            version, blob = self._seal(ctx, record, plaintext, checked_context(context))
             return algorithm, blob, version
         if context:
             raise ValidationException(
@@ -154,9 +192,17 @@ class CryptographicOperations:
         return algorithm, blob, 1
 
     def encrypt(self, ctx: CallContext, request: shapes.EncryptRequest) -> shapes.EncryptResult:
-        require_valid_grant_tokens(request.grant_tokens)
-        _context(request.encryption_context)  # refuse a malformed context before anything
-        record = self._access.usable(ctx, request.key_id)
+        context = checked_context(request.encryption_context)  # refuse a malformed one first
+        record = self._key_for(
+            ctx,
+            "Encrypt",
+            request.key_id,
+            grant_tokens=request.grant_tokens,
+            encryption_context=context,
+            conditions={
+                "kms:EncryptionAlgorithm": request.encryption_algorithm or SYMMETRIC_DEFAULT
+            },
+        )
         if request.dry_run:
             self._check_encryption_algorithm(record, request.encryption_algorithm)
             _dry_run(True)
@@ -184,16 +230,38 @@ class CryptographicOperations:
         algorithm: str | None,
         context: Mapping[str, str] | None,
         *,
+        operation: str = "Decrypt",
+        grant_tokens: Sequence[str] | None = None,
+        via_service: bool = False,
+        conditions: Mapping[str, str] | None = None,
         dry_run: bool = False,
         ignore_ciphertext: bool = False,
     ) -> _Opened:
-        context = _context(context)
+        context = checked_context(context)
         if blob is None:
             raise ValidationException(
                 "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy "
                 "constraint: Member must not be null"
             )
+
+        def authorize(record: KmsKeyRecord) -> None:
+            self._authorization.key(
+                ctx,
+                operation,
+                record,
+                reference=key_reference,
+                conditions={
+                    "kms:EncryptionAlgorithm": algorithm or SYMMETRIC_DEFAULT,
+                    **(conditions or {}),
+                },
+                encryption_context=context,
+                grant_tokens=grant_tokens,
+                via_service=via_service,
+            )
+
         named = None if key_reference is None else self._access.find(ctx, key_reference)
+        if named is not None:
+            authorize(named)
         if named is not None and named.key_spec != SYMMETRIC_DEFAULT:
             return self._open_asymmetric(
                 ctx, named, blob, algorithm, context, dry_run=dry_run, ignore=ignore_ciphertext
@@ -214,12 +282,17 @@ class CryptographicOperations:
             raise IncorrectKeyException(
                 "The key ID in the request does not identify a CMK that can perform this operation."
             )
-        record = named or self._key_of_ciphertext(ctx, blob_key_id)
+        record = named
+        if record is None:
+            record = self._key_of_ciphertext(ctx, blob_key_id)
+            authorize(record)
         require_enabled(record)
         _require_usage(record, ENCRYPT_DECRYPT, "Decrypt")
         _dry_run(dry_run and ignore_ciphertext)
         try:
-            key_id, version, plaintext = self._keyring.decrypt_versioned(blob, _context(context))
+            key_id, version, plaintext = self._keyring.decrypt_versioned(
+                blob, checked_context(context)
+            )
         except CiphertextUnusable as exc:
             raise InvalidCiphertextException("") from exc
         if key_id != record.key_id:  # the header is authenticated; this cannot differ
@@ -267,7 +340,6 @@ class CryptographicOperations:
         return _Opened(record, 1, plaintext, algorithm)
 
     def decrypt(self, ctx: CallContext, request: shapes.DecryptRequest) -> shapes.DecryptResult:
-        require_valid_grant_tokens(request.grant_tokens)
         _refuse_recipient(request.recipient)
         opened = self._open(
             ctx,
@@ -275,6 +347,7 @@ class CryptographicOperations:
             request.key_id,
             request.encryption_algorithm,
             request.encryption_context,
+            grant_tokens=request.grant_tokens,
             dry_run=bool(request.dry_run),
             ignore_ciphertext="IGNORE_CIPHERTEXT" in (request.dry_run_modifiers or ()),
         )
@@ -289,9 +362,25 @@ class CryptographicOperations:
     def re_encrypt(
         self, ctx: CallContext, request: shapes.ReEncryptRequest
     ) -> shapes.ReEncryptResult:
-        require_valid_grant_tokens(request.grant_tokens)
-        _context(request.destination_encryption_context)
-        destination = self._access.usable(ctx, request.destination_key_id)
+        destination_context = checked_context(request.destination_encryption_context)
+        destination = self._access.find(ctx, request.destination_key_id)
+        same_key = {
+            "kms:ReEncryptOnSameKey": _flag(self._source_key_id(ctx, request) == destination.key_id)
+        }
+        self._authorization.key(
+            ctx,
+            "ReEncryptTo",
+            destination,
+            reference=request.destination_key_id,
+            conditions={
+                "kms:EncryptionAlgorithm": request.destination_encryption_algorithm
+                or SYMMETRIC_DEFAULT,
+                **same_key,
+            },
+            encryption_context=destination_context,
+            grant_tokens=request.grant_tokens,
+        )
+        require_enabled(destination)
         self._check_encryption_algorithm(destination, request.destination_encryption_algorithm)
         opened = self._open(
             ctx,
@@ -299,6 +388,9 @@ class CryptographicOperations:
             request.source_key_id,
             request.source_encryption_algorithm,
             request.source_encryption_context,
+            operation="ReEncryptFrom",
+            grant_tokens=request.grant_tokens,
+            conditions=same_key,
             dry_run=bool(request.dry_run),
             ignore_ciphertext="IGNORE_CIPHERTEXT" in (request.dry_run_modifiers or ()),
         )
@@ -320,6 +412,20 @@ class CryptographicOperations:
             source_key_material_id=self._material_id(opened.record, opened.version),
             destination_key_material_id=self._material_id(destination, version),
         )
+
+    def _source_key_id(self, ctx: CallContext, request: shapes.ReEncryptRequest) -> str | None:
+        """The key ReEncrypt decrypts with, if it can be told (for kms:ReEncryptOnSameKey)."""
+        if request.source_key_id is not None:
+            try:
+                return self._access.find(ctx, request.source_key_id).key_id
+            except NotFoundException:
+                return None
+        if request.ciphertext_blob is None:
+            return None
+        try:
+            return self._keyring.key_id_of(request.ciphertext_blob)
+        except CiphertextUnusable:
+            return None
 
     @staticmethod
     def _material_id(record: KmsKeyRecord, version: int) -> str | None:
@@ -346,20 +452,30 @@ class CryptographicOperations:
         context: Mapping[str, str] | None,
         operation: str,
         *,
+        grant_tokens: Sequence[str] | None = None,
+        via_service: bool = False,
         dry_run: bool = False,
     ) -> tuple[KmsKeyRecord, bytes, bytes, int]:
-        context = _context(context)
-        record = self._symmetric_key(ctx, reference, operation)
+        context = checked_context(context)
+        record = self._key_for(
+            ctx,
+            operation,
+            reference,
+            grant_tokens=grant_tokens,
+            encryption_context=context,
+            conditions={"kms:EncryptionAlgorithm": SYMMETRIC_DEFAULT},
+            via_service=via_service,
+        )
+        self._require_symmetric(record, operation)
         _dry_run(dry_run)
         plaintext = os.urandom(length)
-        version, blob = self._seal(ctx, record, plaintext, _context(context))
+        version, blob = self._seal(ctx, record, plaintext, checked_context(context))
         self._usage.note(record.key_id, operation, ctx.request_id)
         return record, plaintext, blob, version
 
     def generate_data_key(
         self, ctx: CallContext, request: shapes.GenerateDataKeyRequest
     ) -> shapes.GenerateDataKeyResult:
-        require_valid_grant_tokens(request.grant_tokens)
         _refuse_recipient(request.recipient)
         length = self._data_key_length(request.key_spec, request.number_of_bytes)
         record, plaintext, blob, version = self._new_data_key(
@@ -368,6 +484,7 @@ class CryptographicOperations:
             length,
             request.encryption_context,
             "GenerateDataKey",
+            grant_tokens=request.grant_tokens,
             dry_run=bool(request.dry_run),
         )
         return shapes.GenerateDataKeyResult(
@@ -380,7 +497,6 @@ class CryptographicOperations:
     def generate_data_key_without_plaintext(
         self, ctx: CallContext, request: shapes.GenerateDataKeyWithoutPlaintextRequest
     ) -> shapes.GenerateDataKeyWithoutPlaintextResult:
-        require_valid_grant_tokens(request.grant_tokens)
         length = self._data_key_length(request.key_spec, request.number_of_bytes)
         record, _, blob, version = self._new_data_key(
             ctx,
@@ -388,6 +504,7 @@ class CryptographicOperations:
             length,
             request.encryption_context,
             "GenerateDataKeyWithoutPlaintext",
+            grant_tokens=request.grant_tokens,
             dry_run=bool(request.dry_run),
         )
         return shapes.GenerateDataKeyWithoutPlaintextResult(
@@ -404,24 +521,37 @@ class CryptographicOperations:
         context: Mapping[str, str] | None,
         operation: str,
         *,
+        grant_tokens: Sequence[str] | None,
         dry_run: bool,
     ) -> tuple[KmsKeyRecord, KeyMaterial, bytes, bytes, int]:
-        context = _context(context)
-        record = self._symmetric_key(ctx, reference, operation)
+        context = checked_context(context)
+        record = self._key_for(
+            ctx,
+            operation,
+            reference,
+            grant_tokens=grant_tokens,
+            encryption_context=context,
+            conditions={
+                "kms:EncryptionAlgorithm": SYMMETRIC_DEFAULT,
+                "kms:DataKeyPairSpec": pair_spec,
+            },
+        )
+        self._require_symmetric(record, operation)
         if pair_spec not in DATA_KEY_PAIR_SPECS:
             raise UnsupportedOperationException(
                 f"KeyPairSpec {pair_spec} is not supported by this server."
             )
         _dry_run(dry_run)
         private, public = asymmetric.generate_data_key_pair(pair_spec)
-        version, blob = self._seal(ctx, record, private.expose_secret_bytes(), _context(context))
+        version, blob = self._seal(
+            ctx, record, private.expose_secret_bytes(), checked_context(context)
+        )
         self._usage.note(record.key_id, operation, ctx.request_id)
         return record, private, public, blob, version
 
     def generate_data_key_pair(
         self, ctx: CallContext, request: shapes.GenerateDataKeyPairRequest
     ) -> shapes.GenerateDataKeyPairResult:
-        require_valid_grant_tokens(request.grant_tokens)
         _refuse_recipient(request.recipient)
         record, private, public, blob, version = self._new_data_key_pair(
             ctx,
@@ -429,6 +559,7 @@ class CryptographicOperations:
             request.key_pair_spec,
             request.encryption_context,
             "GenerateDataKeyPair",
+            grant_tokens=request.grant_tokens,
             dry_run=bool(request.dry_run),
         )
         try:
@@ -446,13 +577,13 @@ class CryptographicOperations:
     def generate_data_key_pair_without_plaintext(
         self, ctx: CallContext, request: shapes.GenerateDataKeyPairWithoutPlaintextRequest
     ) -> shapes.GenerateDataKeyPairWithoutPlaintextResult:
-        require_valid_grant_tokens(request.grant_tokens)
         record, private, public, blob, version = self._new_data_key_pair(
             ctx,
             request.key_id,
             request.key_pair_spec,
             request.encryption_context,
             "GenerateDataKeyPairWithoutPlaintext",
+            grant_tokens=request.grant_tokens,
             dry_run=bool(request.dry_run),
         )
         private.wipe()
@@ -470,14 +601,30 @@ class CryptographicOperations:
         _refuse_recipient(request.recipient)
         if request.custom_key_store_id is not None:
             raise UnsupportedOperationException("Custom key stores are not supported.")
+        self._authorization.account(ctx, "GenerateRandom")
         if request.number_of_bytes is None:
             raise ValidationException("NumberOfBytes is required.")
         return shapes.GenerateRandomResult(plaintext=os.urandom(request.number_of_bytes))
 
     # -- signatures, MACs, key agreement ----------------------------------------------
 
-    def _signing_key(self, ctx: CallContext, reference: str, algorithm: str) -> KmsKeyRecord:
-        record = self._access.usable(ctx, reference)
+    def _signing_key(
+        self,
+        ctx: CallContext,
+        operation: str,
+        request: shapes.SignRequest | shapes.VerifyRequest,
+    ) -> KmsKeyRecord:
+        algorithm = request.signing_algorithm
+        record = self._key_for(
+            ctx,
+            operation,
+            request.key_id,
+            grant_tokens=request.grant_tokens,
+            conditions={
+                "kms:SigningAlgorithm": algorithm,
+                "kms:MessageType": request.message_type or "RAW",
+            },
+        )
         _require_usage(record, SIGN_VERIFY, "Sign and Verify")
         if algorithm not in KEY_SPECS[record.key_spec].signing_algorithms:
             raise InvalidKeyUsageException(
@@ -501,8 +648,7 @@ class CryptographicOperations:
         return message_type
 
     def sign(self, ctx: CallContext, request: shapes.SignRequest) -> shapes.SignResult:
-        require_valid_grant_tokens(request.grant_tokens)
-        record = self._signing_key(ctx, request.key_id, request.signing_algorithm)
+        record = self._signing_key(ctx, "Sign", request)
         message_type = self._checked_message(
             request.signing_algorithm, request.message, request.message_type
         )
@@ -520,8 +666,7 @@ class CryptographicOperations:
         )
 
     def verify(self, ctx: CallContext, request: shapes.VerifyRequest) -> shapes.VerifyResult:
-        require_valid_grant_tokens(request.grant_tokens)
-        record = self._signing_key(ctx, request.key_id, request.signing_algorithm)
+        record = self._signing_key(ctx, "Verify", request)
         message_type = self._checked_message(
             request.signing_algorithm, request.message, request.message_type
         )
@@ -544,8 +689,9 @@ class CryptographicOperations:
     def get_public_key(
         self, ctx: CallContext, request: shapes.GetPublicKeyRequest
     ) -> shapes.GetPublicKeyResult:
-        require_valid_grant_tokens(request.grant_tokens)
-        record = self._access.usable(ctx, request.key_id)
+        record = self._key_for(
+            ctx, "GetPublicKey", request.key_id, grant_tokens=request.grant_tokens
+        )
         if record.key_spec == SYMMETRIC_DEFAULT or record.key_usage == GENERATE_VERIFY_MAC:
             raise UnsupportedOperationException(
                 f"{record.arn} key usage is {record.key_usage} and key spec is "
@@ -566,8 +712,20 @@ class CryptographicOperations:
             key_agreement_algorithms=algorithms.get("key_agreement_algorithms"),
         )
 
-    def _mac_key(self, ctx: CallContext, reference: str, algorithm: str) -> KmsKeyRecord:
-        record = self._access.usable(ctx, reference)
+    def _mac_key(
+        self,
+        ctx: CallContext,
+        operation: str,
+        request: shapes.GenerateMacRequest | shapes.VerifyMacRequest,
+    ) -> KmsKeyRecord:
+        algorithm = request.mac_algorithm
+        record = self._key_for(
+            ctx,
+            operation,
+            request.key_id,
+            grant_tokens=request.grant_tokens,
+            conditions={"kms:MacAlgorithm": algorithm},
+        )
         _require_usage(record, GENERATE_VERIFY_MAC, "GenerateMac and VerifyMac")
         if algorithm not in KEY_SPECS[record.key_spec].mac_algorithms:
             raise InvalidKeyUsageException(
@@ -578,8 +736,7 @@ class CryptographicOperations:
     def generate_mac(
         self, ctx: CallContext, request: shapes.GenerateMacRequest
     ) -> shapes.GenerateMacResult:
-        require_valid_grant_tokens(request.grant_tokens)
-        record = self._mac_key(ctx, request.key_id, request.mac_algorithm)
+        record = self._mac_key(ctx, "GenerateMac", request)
         _dry_run(request.dry_run)
         tag = mac.generate_mac(
             record.key_spec,
@@ -595,8 +752,7 @@ class CryptographicOperations:
     def verify_mac(
         self, ctx: CallContext, request: shapes.VerifyMacRequest
     ) -> shapes.VerifyMacResult:
-        require_valid_grant_tokens(request.grant_tokens)
-        record = self._mac_key(ctx, request.key_id, request.mac_algorithm)
+        record = self._mac_key(ctx, "VerifyMac", request)
         _dry_run(request.dry_run)
         valid = mac.verify_mac(
             record.key_spec,
@@ -615,9 +771,14 @@ class CryptographicOperations:
     def derive_shared_secret(
         self, ctx: CallContext, request: shapes.DeriveSharedSecretRequest
     ) -> shapes.DeriveSharedSecretResult:
-        require_valid_grant_tokens(request.grant_tokens)
         _refuse_recipient(request.recipient)
-        record = self._access.usable(ctx, request.key_id)
+        record = self._key_for(
+            ctx,
+            "DeriveSharedSecret",
+            request.key_id,
+            grant_tokens=request.grant_tokens,
+            conditions={"kms:KeyAgreementAlgorithm": request.key_agreement_algorithm},
+        )
         _require_usage(record, KEY_AGREEMENT, "DeriveSharedSecret")
         _dry_run(request.dry_run)
         try:
@@ -645,26 +806,38 @@ class CryptographicOperations:
             raise InvalidKeyUsageException(f"{record.arn} is not a symmetric encryption KMS key.")
 
     def new_data_key(self, ctx: CallContext, reference: str, context: Mapping[str, str]) -> DataKey:
-        """A 256-bit data key under a symmetric key, as GenerateDataKey makes it."""
+        """A 256-bit data key under a symmetric key, as GenerateDataKey makes it, authorized
+        for the caller as Secrets Manager's call (kms:ViaService)."""
         record, plaintext, blob, _ = self._new_data_key(
-            ctx, reference, 32, context, "GenerateDataKey"
+            ctx, reference, 32, context, "GenerateDataKey", via_service=True
         )
         return DataKey(KeyMaterial(plaintext), blob, record.arn)
 
     def open_data_key(
         self, ctx: CallContext, blob: bytes, context: Mapping[str, str]
     ) -> KeyMaterial:
-        """Decrypt a data key blob, with every check Decrypt makes."""
-        opened = self._open(ctx, blob, None, None, context)
+        """Decrypt a data key blob, with every check Decrypt makes (kms:ViaService set)."""
+        opened = self._open(ctx, blob, None, None, context, via_service=True)
         self._usage.note(opened.record.key_id, "Decrypt", ctx.request_id)
         return KeyMaterial(opened.plaintext)
 
     def rewrap_data_key(
         self, ctx: CallContext, blob: bytes, context: Mapping[str, str], destination: str
     ) -> tuple[bytes, str]:
-        """Re-encrypt a data key blob under another key (ReEncrypt); (blob, key ARN)."""
-        target = self._symmetric_key(ctx, destination, "ReEncrypt")
-        opened = self._open(ctx, blob, None, None, context)
+        """Re-encrypt a data key blob under another key (ReEncrypt, kms:ViaService set);
+        (blob, key ARN)."""
+        target = self._key_for(
+            ctx,
+            "ReEncryptTo",
+            destination,
+            encryption_context=context,
+            conditions={"kms:EncryptionAlgorithm": SYMMETRIC_DEFAULT},
+            via_service=True,
+        )
+        self._require_symmetric(target, "ReEncrypt")
+        opened = self._open(
+            ctx, blob, None, None, context, operation="ReEncryptFrom", via_service=True
+        )
         _, rewrapped = self._seal(ctx, target, opened.plaintext, context)
         self._usage.note(opened.record.key_id, "ReEncrypt", ctx.request_id)
         self._usage.note(target.key_id, "ReEncrypt", ctx.request_id)

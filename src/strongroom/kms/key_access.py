@@ -1,15 +1,18 @@
-"""Finding a key for an operation: reference → record, KMS's errors for each key state."""
+"""Finding a key for an operation: reference → record, KMS's errors for each key state.
+
+Services find a key, authorize the call on it (key_authorization), then check its state:
+KMS answers NotFoundException, then AccessDeniedException, then the state's error.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from strongroom.context import CallContext
 from strongroom.errors import (
     ConflictException,
     DisabledException,
-    InvalidGrantTokenException,
     KMSInvalidStateException,
     NotFoundException,
     UnsupportedOperationException,
@@ -48,12 +51,6 @@ class KeyAccess:
         except KeyNotFound as exc:
             raise NotFoundException(exc.message) from exc
 
-    def usable(self, ctx: CallContext, reference: str) -> KmsKeyRecord:
-        """A key for a cryptographic operation: it must be Enabled."""
-        record = self.find(ctx, reference)
-        require_enabled(record)
-        return record
-
     def update(self, record: KmsKeyRecord, changes: Mapping[str, Any]) -> KmsKeyRecord:
         """Write changes to a key read in this request (compare-and-set on its row)."""
         try:
@@ -71,19 +68,6 @@ class KeyAccess:
         record = self.find(ctx, reference)
         self._directory.invalidate(record.key_id)
         return self.find(ctx, record.key_id)
-
-    def customer_managed(self, ctx: CallContext, reference: str, action: str) -> KmsKeyRecord:
-        """A key the caller may administer (read fresh): AWS-managed keys are AWS's."""
-        record = self.fresh(ctx, reference)
-        require_customer_managed(record, action)
-        return record
-
-
-def require_valid_grant_tokens(tokens: Sequence[str] | None) -> None:
-    """Grant tokens must name grants this server issued. Grants come with the identity and
-    policy layer; until then no token is valid, and saying so beats ignoring it."""
-    if tokens:
-        raise InvalidGrantTokenException("The grant token is not valid.")
 
 
 def require_enabled(record: KmsKeyRecord) -> None:

@@ -1,24 +1,24 @@
-"""KMS key lifecycle: create, describe, list, enable/disable, describe, tag, schedule deletion."""
+"""KMS key lifecycle: create, describe, list, enable/disable, tag, schedule deletion."""
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 
+from strongroom.authorization import ConditionValue
 from strongroom.clock import Clock
 from strongroom.context import CallContext
 from strongroom.errors import (
     KMSInvalidStateException,
     LimitExceededException,
-    MalformedPolicyDocumentException,
     TagException,
     UnsupportedOperationException,
     ValidationException,
 )
 from strongroom.kms import markers, shapes
+from strongroom.kms.filtered_pages import visible_page
 from strongroom.kms.key_access import (
     DISABLED,
     ENABLED,
@@ -28,8 +28,9 @@ from strongroom.kms.key_access import (
     raise_invalid_state,
     require_customer_managed,
     require_not_pending_deletion,
-    require_valid_grant_tokens,
 )
+from strongroom.kms.key_authorization import KeyAuthorization, flag, tag_conditions
+from strongroom.kms.key_policies import check_lockout, parse_key_policy
 from strongroom.kms.key_specs import KEY_SPECS, SYMMETRIC_DEFAULT, UNSUPPORTED_KEY_SPECS
 from strongroom.kms.key_usage import KeyUsageTracker
 from strongroom.kms.keyring import KeyRing, key_material_id
@@ -62,29 +63,39 @@ def validate_tags(tags: Sequence[shapes.Tag]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _check_policy(policy: str | None) -> None:
-    """A key policy must at least be a JSON object; the identity layer checks the rest."""
-    if policy is None:
-        return
-    try:
-        document = json.loads(policy)
-    except ValueError as exc:
-        raise MalformedPolicyDocumentException("The key policy is not valid JSON.") from exc
-    if not isinstance(document, dict) or "Statement" not in document:
-        raise MalformedPolicyDocumentException("The key policy has no Statement.")
-
-
 class KeyAdministration:
     """One method per KMS key-management operation, and the deletion reaper."""
 
     def __init__(
-        self, access: KeyAccess, keyring: KeyRing, usage: KeyUsageTracker, clock: Clock
+        self,
+        access: KeyAccess,
+        keyring: KeyRing,
+        usage: KeyUsageTracker,
+        clock: Clock,
+        authorization: KeyAuthorization,
     ) -> None:
         self._access = access
         self._keyring = keyring
         self._usage = usage
         self._clock = clock
+        self._authorization = authorization
         self._store = access.directory.store
+
+    def _administered(
+        self,
+        ctx: CallContext,
+        reference: str,
+        operation: str,
+        action_words: str,
+        conditions: dict[str, ConditionValue] | None = None,
+    ) -> KmsKeyRecord:
+        """A customer-managed key read fresh, once the caller may call ``operation`` on it."""
+        record = self._access.fresh(ctx, reference)
+        self._authorization.key(
+            ctx, operation, record, reference=reference, conditions=conditions or {}
+        )
+        require_customer_managed(record, action_words)
+        return record
 
     # -- create, describe, list ---------------------------------------------------------
 
@@ -119,15 +130,37 @@ class KeyAdministration:
         if origin not in ("AWS_KMS", "EXTERNAL"):
             raise UnsupportedOperationException(f"Origin {origin} is not supported.")
         spec, usage = self._spec_and_usage(request)
-        _check_policy(request.policy)
         tags = validate_tags(request.tags or ())
+        bypass = bool(request.bypass_policy_lockout_safety_check)
+        conditions: dict[str, ConditionValue] = {
+            "kms:KeySpec": spec,
+            "kms:KeyUsage": usage,
+            "kms:KeyOrigin": origin,
+            "kms:MultiRegion": "false",
+            "kms:BypassPolicyLockoutSafetyCheck": flag(bypass),
+        }
+        if tags:
+            conditions.update(tag_conditions(tags))
+        tenant = self._authorization.tenant_of(dict(tags))
+        self._authorization.account(
+            ctx,
+            "CreateKey",
+            conditions=conditions,
+            tag_keys_written=frozenset(k for k, _ in tags),
+            request_tenants=frozenset() if tenant is None else frozenset({tenant}),
+        )
         key_id = str(uuid.uuid4())
+        arn = self._access.directory.key_arn(ctx.partition, ctx.region, key_id)
+        if request.policy is not None:
+            document = parse_key_policy(request.policy)
+            if not bypass:
+                check_lockout(ctx, arn, document)
         if origin == "AWS_KMS":
             # Material first: a crash between the two writes leaves only unreachable material.
             self._keyring.create_key_material(key_id, spec)
         record = KmsKeyRecord(
             key_id=key_id,
-            arn=self._access.directory.key_arn(ctx.partition, ctx.region, key_id),
+            arn=arn,
             region=ctx.region,
             created_at=self._clock.now(),
             key_manager="CUSTOMER",
@@ -177,33 +210,45 @@ class KeyAdministration:
     def describe_key(
         self, ctx: CallContext, request: shapes.DescribeKeyRequest
     ) -> shapes.DescribeKeyResult:
-        require_valid_grant_tokens(request.grant_tokens)
         record = self._access.find(ctx, request.key_id)
+        self._authorization.key(
+            ctx,
+            "DescribeKey",
+            record,
+            reference=request.key_id,
+            grant_tokens=request.grant_tokens,
+        )
         return shapes.DescribeKeyResult(key_metadata=self.metadata(ctx, record))
 
     def list_keys(self, ctx: CallContext, request: shapes.ListKeysRequest) -> shapes.ListKeysResult:
+        """Keys of the region the caller may DescribeKey (beyond AWS, which lists all)."""
         limit = request.limit or DEFAULT_LIST_LIMIT
         after = markers.decode("keys", request.marker)
-        rows = self._store.list_keys(ctx.region, after, limit + 1)
-        page = rows[:limit]
-        truncated = len(rows) > limit
+        self._authorization.account(ctx, "ListKeys")
+        page, next_after = visible_page(
+            lambda cursor, count: self._store.list_keys(ctx.region, cursor, count),
+            lambda record: record.key_id,
+            lambda record: self._authorization.may(ctx, "DescribeKey", record),
+            after,
+            limit,
+        )
         return shapes.ListKeysResult(
             keys=tuple(shapes.KeyListEntry(key_id=r.key_id, key_arn=r.arn) for r in page),
-            next_marker=markers.encode("keys", page[-1].key_id) if truncated else None,
-            truncated=truncated,
+            next_marker=None if next_after is None else markers.encode("keys", next_after),
+            truncated=next_after is not None,
         )
 
     # -- state and description ----------------------------------------------------------
 
     def enable_key(self, ctx: CallContext, request: shapes.EnableKeyRequest) -> None:
-        record = self._access.customer_managed(ctx, request.key_id, "enable")
+        record = self._administered(ctx, request.key_id, "EnableKey", "enable")
         if record.key_state in (PENDING_DELETION, PENDING_IMPORT):
             raise_invalid_state(record)
         if record.key_state != ENABLED:
             self._access.update(record, {"key_state": ENABLED})
 
     def disable_key(self, ctx: CallContext, request: shapes.DisableKeyRequest) -> None:
-        record = self._access.customer_managed(ctx, request.key_id, "disable")
+        record = self._administered(ctx, request.key_id, "DisableKey", "disable")
         if record.key_state in (PENDING_DELETION, PENDING_IMPORT):
             raise_invalid_state(record)
         if record.key_state != DISABLED:
@@ -212,7 +257,9 @@ class KeyAdministration:
     def update_key_description(
         self, ctx: CallContext, request: shapes.UpdateKeyDescriptionRequest
     ) -> None:
-        record = self._access.customer_managed(ctx, request.key_id, "update the description of")
+        record = self._administered(
+            ctx, request.key_id, "UpdateKeyDescription", "update the description of"
+        )
         require_not_pending_deletion(record)
         self._access.update(record, {"description": request.description})
 
@@ -220,6 +267,7 @@ class KeyAdministration:
         self, ctx: CallContext, request: shapes.GetKeyLastUsageRequest
     ) -> shapes.GetKeyLastUsageResult:
         record = self._access.find(ctx, request.key_id)
+        self._authorization.key(ctx, "GetKeyLastUsage", record, reference=request.key_id)
         last = self._usage.last(record.key_id)
         return shapes.GetKeyLastUsageResult(
             key_id=record.arn,
@@ -234,26 +282,47 @@ class KeyAdministration:
 
     # -- tags ---------------------------------------------------------------------------
 
-    def _taggable(self, ctx: CallContext, reference: str) -> KmsKeyRecord:
-        record = self._access.find(ctx, reference, allow_alias=False)
+    def tag_resource(self, ctx: CallContext, request: shapes.TagResourceRequest) -> None:
+        record = self._access.find(ctx, request.key_id, allow_alias=False)
+        tags = validate_tags(request.tags)
+        tenant = self._authorization.tenant_of(dict(tags))
+        self._authorization.key(
+            ctx,
+            "TagResource",
+            record,
+            conditions=tag_conditions(tags),
+            tag_keys_written=frozenset(k for k, _ in tags),
+            request_tenants=frozenset() if tenant is None else frozenset({tenant}),
+        )
         require_customer_managed(record, "tag")
         require_not_pending_deletion(record)
-        return record
-
-    def tag_resource(self, ctx: CallContext, request: shapes.TagResourceRequest) -> None:
-        record = self._taggable(ctx, request.key_id)
-        tags = validate_tags(request.tags)
-        if not self._store.put_key_tags(record.key_id, tags, MAX_TAGS_PER_KEY):
-            raise LimitExceededException(f"A KMS key can have at most {MAX_TAGS_PER_KEY} tags.")
+        try:
+            if not self._store.put_key_tags(record.key_id, tags, MAX_TAGS_PER_KEY):
+                raise LimitExceededException(f"A KMS key can have at most {MAX_TAGS_PER_KEY} tags.")
+        finally:
+            self._access.directory.invalidate(record.key_id)
 
     def untag_resource(self, ctx: CallContext, request: shapes.UntagResourceRequest) -> None:
-        record = self._taggable(ctx, request.key_id)
-        self._store.remove_key_tags(record.key_id, request.tag_keys)
+        record = self._access.find(ctx, request.key_id, allow_alias=False)
+        self._authorization.key(
+            ctx,
+            "UntagResource",
+            record,
+            conditions={"aws:TagKeys": tuple(request.tag_keys)},
+            tag_keys_written=frozenset(request.tag_keys),
+        )
+        require_customer_managed(record, "tag")
+        require_not_pending_deletion(record)
+        try:
+            self._store.remove_key_tags(record.key_id, request.tag_keys)
+        finally:
+            self._access.directory.invalidate(record.key_id)
 
     def list_resource_tags(
         self, ctx: CallContext, request: shapes.ListResourceTagsRequest
     ) -> shapes.ListResourceTagsResult:
         record = self._access.find(ctx, request.key_id, allow_alias=False)
+        self._authorization.key(ctx, "ListResourceTags", record)
         limit = min(request.limit or DEFAULT_TAG_LIST_LIMIT, DEFAULT_TAG_LIST_LIMIT)
         after = markers.decode("tags", request.marker)
         tags = [t for t in self._store.key_tags(record.key_id) if after is None or t[0] > after]
@@ -276,7 +345,13 @@ class KeyAdministration:
                 f"PendingWindowInDays must be between {MIN_PENDING_WINDOW_DAYS} and "
                 f"{MAX_PENDING_WINDOW_DAYS}."
             )
-        record = self._access.customer_managed(ctx, request.key_id, "schedule deletion of")
+        record = self._administered(
+            ctx,
+            request.key_id,
+            "ScheduleKeyDeletion",
+            "schedule deletion of",
+            {"kms:ScheduleKeyDeletionPendingWindowInDays": str(days)},
+        )
         if record.key_state == PENDING_DELETION:
             raise KMSInvalidStateException(f"{record.arn} is pending deletion.")
         deletion_date = self._clock.now() + timedelta(days=days)
@@ -298,7 +373,7 @@ class KeyAdministration:
     def cancel_key_deletion(
         self, ctx: CallContext, request: shapes.CancelKeyDeletionRequest
     ) -> shapes.CancelKeyDeletionResult:
-        record = self._access.customer_managed(ctx, request.key_id, "cancel deletion of")
+        record = self._administered(ctx, request.key_id, "CancelKeyDeletion", "cancel deletion of")
         if record.key_state != PENDING_DELETION:
             raise KMSInvalidStateException(f"{record.arn} is not pending deletion.")
         has_material = record.origin != "EXTERNAL" or bool(self._keyring.versions(record.key_id))

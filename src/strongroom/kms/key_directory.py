@@ -26,6 +26,8 @@ ALIAS_NAME_PATTERN = re.compile(r"\Aalias/[a-zA-Z0-9/_-]+\Z")
 # this many seconds. Disabling a key therefore takes effect everywhere within a second.
 CACHE_SECONDS = 1.0
 _CACHE_LIMIT = 10_000
+# kms:ResourceAliases holds at most this many names (AWS's limit of aliases per key).
+_MAX_ALIASES = 50
 
 
 class KeyNotFound(Exception):
@@ -51,6 +53,9 @@ class KeyDirectory:
         self._lock = threading.Lock()
         self._records: dict[str, tuple[KmsKeyRecord, float]] = {}
         self._aliases: dict[tuple[str, str], tuple[str, float]] = {}
+        # What authorization looks at on every call: a key's tags and its aliases' names.
+        self._tags: dict[str, tuple[dict[str, str], float]] = {}
+        self._names: dict[str, tuple[tuple[str, ...], float]] = {}
 
     @property
     def store(self) -> KeyDirectoryStore:
@@ -130,9 +135,40 @@ class KeyDirectory:
     def invalidate(self, key_id: str) -> None:
         """Drop a key from the cache after this process changed it."""
         self._records.pop(key_id, None)
+        self._tags.pop(key_id, None)
+        self._names.pop(key_id, None)
 
     def invalidate_alias(self, region: str, alias_name: str) -> None:
-        self._aliases.pop((region, alias_name), None)
+        target = self._aliases.pop((region, alias_name), None)
+        if target is not None:
+            self._names.pop(target[0], None)
+
+    def tags(self, key_id: str) -> dict[str, str]:
+        """A key's tags (cached like its record)."""
+        now = time.monotonic()
+        hit = self._tags.get(key_id)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        tags = dict(self._store.key_tags(key_id))
+        if len(self._tags) >= _CACHE_LIMIT:
+            self._tags.clear()
+        self._tags[key_id] = (tags, now + CACHE_SECONDS)
+        return tags
+
+    def alias_names(self, record: KmsKeyRecord) -> tuple[str, ...]:
+        """The names of the aliases that point at a key (cached like its record)."""
+        now = time.monotonic()
+        hit = self._names.get(record.key_id)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        names = tuple(
+            a.alias_name
+            for a in self._store.list_aliases(record.region, record.key_id, None, _MAX_ALIASES)
+        )
+        if len(self._names) >= _CACHE_LIMIT:
+            self._names.clear()
+        self._names[record.key_id] = (names, now + CACHE_SECONDS)
+        return names
 
     def _by_alias(self, region: str, partition: str, alias_name: str) -> KmsKeyRecord:
         now = time.monotonic()
@@ -180,3 +216,5 @@ class KeyDirectory:
     def forget_cached(self) -> None:
         self._records.clear()
         self._aliases.clear()
+        self._tags.clear()
+        self._names.clear()

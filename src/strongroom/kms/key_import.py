@@ -28,8 +28,10 @@ from strongroom.kms.key_access import (
     PENDING_DELETION,
     PENDING_IMPORT,
     KeyAccess,
+    require_customer_managed,
     require_not_pending_deletion,
 )
+from strongroom.kms.key_authorization import KeyAuthorization
 from strongroom.kms.key_specs import SYMMETRIC_DEFAULT
 from strongroom.kms.keyring import KeyRing, key_material_id
 from strongroom.kms.ports import KmsKeyRecord
@@ -70,14 +72,28 @@ class KeyImport:
     domain key and bound to the KMS key id, the expiry and the wrapping algorithm.
     """
 
-    def __init__(self, access: KeyAccess, keyring: KeyRing, clock: Clock) -> None:
+    def __init__(
+        self, access: KeyAccess, keyring: KeyRing, clock: Clock, authorization: KeyAuthorization
+    ) -> None:
         self._access = access
         self._keyring = keyring
         self._clock = clock
+        self._authorization = authorization
         self._store = access.directory.store
 
-    def _external_key(self, ctx: CallContext, reference: str, action: str) -> KmsKeyRecord:
-        record = self._access.customer_managed(ctx, reference, action)
+    def _external_key(
+        self,
+        ctx: CallContext,
+        reference: str,
+        operation: str,
+        action: str,
+        conditions: dict[str, str] | None = None,
+    ) -> KmsKeyRecord:
+        record = self._access.fresh(ctx, reference)
+        self._authorization.key(
+            ctx, operation, record, reference=reference, conditions=conditions or {}
+        )
+        require_customer_managed(record, action)
         if record.origin != "EXTERNAL":
             raise UnsupportedOperationException(
                 f"{record.arn} origin is {record.origin}; only keys with origin EXTERNAL "
@@ -92,7 +108,16 @@ class KeyImport:
     def get_parameters_for_import(
         self, ctx: CallContext, request: shapes.GetParametersForImportRequest
     ) -> shapes.GetParametersForImportResult:
-        record = self._external_key(ctx, request.key_id, "import key material into")
+        record = self._external_key(
+            ctx,
+            request.key_id,
+            "GetParametersForImport",
+            "import key material into",
+            {
+                "kms:WrappingAlgorithm": request.wrapping_algorithm,
+                "kms:WrappingKeySpec": request.wrapping_key_spec,
+            },
+        )
         require_not_pending_deletion(record)
         if request.wrapping_algorithm not in SUPPORTED_WRAPPING_ALGORITHMS:
             raise UnsupportedOperationException(
@@ -180,7 +205,12 @@ class KeyImport:
     def import_key_material(
         self, ctx: CallContext, request: shapes.ImportKeyMaterialRequest
     ) -> shapes.ImportKeyMaterialResult:
-        record = self._external_key(ctx, request.key_id, "import key material into")
+        conditions = {}
+        if request.expiration_model is not None:
+            conditions["kms:ExpirationModel"] = request.expiration_model
+        record = self._external_key(
+            ctx, request.key_id, "ImportKeyMaterial", "import key material into", conditions
+        )
         require_not_pending_deletion(record)
         if request.import_type == "NEW_KEY_MATERIAL" and record.imported_material_digest:
             raise UnsupportedOperationException(
@@ -230,7 +260,9 @@ class KeyImport:
     def delete_imported_key_material(
         self, ctx: CallContext, request: shapes.DeleteImportedKeyMaterialRequest
     ) -> shapes.DeleteImportedKeyMaterialResult:
-        record = self._external_key(ctx, request.key_id, "delete the key material of")
+        record = self._external_key(
+            ctx, request.key_id, "DeleteImportedKeyMaterial", "delete the key material of"
+        )
         if record.key_state == PENDING_IMPORT:
             raise KMSInvalidStateException(f"{record.arn} is pending import.")
         expected_id = key_material_id(record.key_id, 1)

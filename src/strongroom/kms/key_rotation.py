@@ -9,7 +9,8 @@ from strongroom.clock import Clock
 from strongroom.context import CallContext
 from strongroom.errors import LimitExceededException, UnsupportedOperationException
 from strongroom.kms import markers, shapes
-from strongroom.kms.key_access import KeyAccess, require_enabled
+from strongroom.kms.key_access import KeyAccess, require_customer_managed, require_enabled
+from strongroom.kms.key_authorization import KeyAuthorization
 from strongroom.kms.key_specs import KEY_SPECS
 from strongroom.kms.keyring import KeyRing, key_material_id
 from strongroom.kms.ports import KeyRotationRecord, KmsKeyRecord, StaleKeyRecord
@@ -33,14 +34,28 @@ def _require_rotatable(record: KmsKeyRecord, what: str) -> None:
 class KeyRotation:
     """One method per KMS rotation operation, and the job that rotates keys when due."""
 
-    def __init__(self, access: KeyAccess, keyring: KeyRing, clock: Clock) -> None:
+    def __init__(
+        self, access: KeyAccess, keyring: KeyRing, clock: Clock, authorization: KeyAuthorization
+    ) -> None:
         self._access = access
         self._keyring = keyring
         self._clock = clock
+        self._authorization = authorization
         self._store = access.directory.store
 
-    def _rotation_target(self, ctx: CallContext, reference: str, what: str) -> KmsKeyRecord:
-        record = self._access.customer_managed(ctx, reference, what)
+    def _rotation_target(
+        self,
+        ctx: CallContext,
+        reference: str,
+        operation: str,
+        what: str,
+        conditions: dict[str, str] | None = None,
+    ) -> KmsKeyRecord:
+        record = self._access.fresh(ctx, reference)
+        self._authorization.key(
+            ctx, operation, record, reference=reference, conditions=conditions or {}
+        )
+        require_customer_managed(record, what)
         _require_rotatable(record, what)
         if record.origin != "AWS_KMS":
             raise UnsupportedOperationException(
@@ -52,8 +67,14 @@ class KeyRotation:
     def enable_key_rotation(
         self, ctx: CallContext, request: shapes.EnableKeyRotationRequest
     ) -> None:
-        record = self._rotation_target(ctx, request.key_id, "automatic rotation")
         period = request.rotation_period_in_days or DEFAULT_ROTATION_PERIOD_DAYS
+        record = self._rotation_target(
+            ctx,
+            request.key_id,
+            "EnableKeyRotation",
+            "automatic rotation",
+            {"kms:RotationPeriodInDays": str(period)},
+        )
         self._access.update(
             record,
             {
@@ -65,13 +86,16 @@ class KeyRotation:
     def disable_key_rotation(
         self, ctx: CallContext, request: shapes.DisableKeyRotationRequest
     ) -> None:
-        record = self._rotation_target(ctx, request.key_id, "automatic rotation")
+        record = self._rotation_target(
+            ctx, request.key_id, "DisableKeyRotation", "automatic rotation"
+        )
         self._access.update(record, {"rotation_period_days": None, "next_rotation_date": None})
 
     def get_key_rotation_status(
         self, ctx: CallContext, request: shapes.GetKeyRotationStatusRequest
     ) -> shapes.GetKeyRotationStatusResult:
         record = self._access.find(ctx, request.key_id)
+        self._authorization.key(ctx, "GetKeyRotationStatus", record, reference=request.key_id)
         _require_rotatable(record, "key rotation")
         enabled = record.rotation_period_days is not None
         return shapes.GetKeyRotationStatusResult(
@@ -84,7 +108,9 @@ class KeyRotation:
     def rotate_key_on_demand(
         self, ctx: CallContext, request: shapes.RotateKeyOnDemandRequest
     ) -> shapes.RotateKeyOnDemandResult:
-        record = self._rotation_target(ctx, request.key_id, "on-demand rotation")
+        record = self._rotation_target(
+            ctx, request.key_id, "RotateKeyOnDemand", "on-demand rotation"
+        )
         on_demand = [
             r for r in self._store.rotations(record.key_id) if r.rotation_type == "ON_DEMAND"
         ]
@@ -108,6 +134,7 @@ class KeyRotation:
         self, ctx: CallContext, request: shapes.ListKeyRotationsRequest
     ) -> shapes.ListKeyRotationsResult:
         record = self._access.find(ctx, request.key_id)
+        self._authorization.key(ctx, "ListKeyRotations", record, reference=request.key_id)
         _require_rotatable(record, "key rotation")
         limit = request.limit or DEFAULT_LIST_LIMIT
         after = markers.decode("rotations", request.marker)

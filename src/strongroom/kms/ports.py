@@ -129,6 +129,27 @@ class KeyDestructionRecord:
     reason: str  # ScheduledDeletion (imported material can be re-imported: no record)
 
 
+@dataclass(frozen=True, slots=True)
+class GrantRecord:
+    """A KMS grant: a grantee may call these operations on this key, within constraints."""
+
+    grant_id: str
+    key_id: str
+    grantee_principal: str
+    issuing_account: str
+    operations: tuple[str, ...]
+    created_at: datetime
+    name: str | None = None
+    retiring_principal: str | None = None
+    # At most one of the two constraints is set (CreateGrant refuses both).
+    encryption_context_subset: Mapping[str, str] | None = None
+    encryption_context_equals: Mapping[str, str] | None = None
+
+
+class GrantLimitExceeded(Exception):
+    """The key already carries as many grants as it may."""
+
+
 class StaleKeyRecord(Exception):
     """An update's expected row version was not the stored one (a concurrent change)."""
 
@@ -224,6 +245,40 @@ class KeyDirectoryStore(Protocol):
     def keys_with_expired_material(self, now: datetime, limit: int) -> list[KmsKeyRecord]:
         """EXTERNAL keys whose imported material has a ValidTo that has passed."""
         ...
+
+    # -- grants --------------------------------------------------------------------
+
+    def insert_grant(self, grant: GrantRecord, limit: int) -> GrantRecord:
+        """Insert a grant, or, if it has a name and the key has a grant of that name with
+        the same parameters, return that one instead (CreateGrant's idempotency).
+
+        Raises :class:`GrantLimitExceeded` if the key has ``limit`` grants already."""
+        ...
+
+    def grant(self, grant_id: str) -> GrantRecord | None: ...
+
+    def grants_for(self, key_id: str, grantees: Sequence[str]) -> list[GrantRecord]:
+        """The key's grants whose grantee is one of ``grantees``."""
+        ...
+
+    def list_grants(
+        self,
+        key_id: str,
+        grant_id: str | None,
+        grantee: str | None,
+        after_grant_id: str | None,
+        limit: int,
+    ) -> list[GrantRecord]:
+        """A key's grants ordered by grant id, optionally filtered, after a grant id."""
+        ...
+
+    def list_retirable_grants(
+        self, region: str, retiring_principal: str, after_grant_id: str | None, limit: int
+    ) -> list[GrantRecord]:
+        """Grants on keys of ``region`` that name ``retiring_principal``, by grant id."""
+        ...
+
+    def delete_grant(self, grant_id: str) -> bool: ...
 
     # -- usage ---------------------------------------------------------------------
 

@@ -614,3 +614,119 @@ class ListResourceTagsResult:
     tags: tuple[Tag, ...] | None = None
     next_marker: str | None = None
     truncated: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PutKeyPolicyRequest:
+    key_id: str
+    policy: str
+    policy_name: str | None = None
+    bypass_policy_lockout_safety_check: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetKeyPolicyRequest:
+    key_id: str
+    policy_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetKeyPolicyResult:
+    policy: str | None = None
+    policy_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListKeyPoliciesRequest:
+    key_id: str
+    limit: int | None = None
+    marker: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListKeyPoliciesResult:
+    policy_names: tuple[str, ...] | None = None
+    next_marker: str | None = None
+    truncated: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GrantConstraints:
+    encryption_context_subset: dict[str, str] | None = None
+    encryption_context_equals: dict[str, str] | None = None
+    source_arn: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateGrantRequest:
+    key_id: str
+    operations: tuple[str, ...]
+    grantee_principal: str | None = None
+    retiring_principal: str | None = None
+    constraints: GrantConstraints | None = None
+    grant_tokens: tuple[str, ...] | None = None
+    name: str | None = None
+    dry_run: bool | None = None
+    grantee_service_principal: str | None = None
+    retiring_service_principal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CreateGrantResult:
+    grant_token: str | None = None
+    grant_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListGrantsRequest:
+    key_id: str
+    limit: int | None = None
+    marker: str | None = None
+    grant_id: str | None = None
+    grantee_principal: str | None = None
+    grantee_service_principal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListRetirableGrantsRequest:
+    limit: int | None = None
+    marker: str | None = None
+    retiring_principal: str | None = None
+    retiring_service_principal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GrantListEntry:
+    key_id: str | None = None
+    grant_id: str | None = None
+    name: str | None = None
+    creation_date: datetime | None = None
+    grantee_principal: str | None = None
+    retiring_principal: str | None = None
+    issuing_account: str | None = None
+    operations: tuple[str, ...] | None = None
+    constraints: GrantConstraints | None = None
+    grantee_service_principal: str | None = None
+    retiring_service_principal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListGrantsResult:
+    grants: tuple[GrantListEntry, ...] | None = None
+    next_marker: str | None = None
+    truncated: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetireGrantRequest:
+    grant_token: str | None = None
+    key_id: str | None = None
+    grant_id: str | None = None
+    dry_run: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeGrantRequest:
+    key_id: str
+    grant_id: str
+    dry_run: bool | None = None

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 
+from strongroom.context import CallContext
+from strongroom.crypto.key_material import KeyMaterial
+from strongroom.kms.cryptographic_operations import DataKey
+
 ValueKind = Literal["string", "binary"]
 
 
@@ -29,6 +33,7 @@ class SecretRecord:
     deletion_date: datetime | None = None
     tenant: str | None = None
     tags: tuple[tuple[str, str], ...] = ()
+    resource_policy: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +62,8 @@ class NewVersion:
 
 @dataclass(frozen=True, slots=True)
 class SecretHead:
-    """What a value read needs of a secret: identity, deletion state and its labels."""
+    """What a value read needs of a secret: identity, deletion state, labels, and what
+    authorization looks at (tags and the resource policy)."""
 
     id: int
     arn: str
@@ -65,6 +71,8 @@ class SecretHead:
     deleted_at: datetime | None
     last_accessed_at: datetime | None
     stages: Mapping[str, str]
+    tags: tuple[tuple[str, str], ...] = ()
+    resource_policy: str | None = None
 
 
 class StaleRecord(Exception):
@@ -166,3 +174,21 @@ class SecretStore(Protocol):
     def reader(self) -> AbstractContextManager[SecretReader]:
         """A connection for the value-read hot path (no explicit transaction)."""
         ...
+
+
+class DataKeys(Protocol):
+    """What Secrets Manager asks of KMS: data keys for its values, as KMS makes them."""
+
+    def check_data_key_key(self, ctx: CallContext, reference: str) -> None: ...
+
+    def new_data_key(
+        self, ctx: CallContext, reference: str, context: Mapping[str, str]
+    ) -> DataKey: ...
+
+    def open_data_key(
+        self, ctx: CallContext, blob: bytes, context: Mapping[str, str]
+    ) -> KeyMaterial: ...
+
+    def rewrap_data_key(
+        self, ctx: CallContext, blob: bytes, context: Mapping[str, str], destination: str
+    ) -> tuple[bytes, str]: ...

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from strongroom.authorization import AccessRequest, Authorizer, ConditionValue
 from strongroom.clock import Clock
 from strongroom.context import CallContext
 from strongroom.crypto import aead, envelope
 from strongroom.errors import (
+    AccessDeniedException,
     ClientError,
     DecryptionFailure,
     EncryptionFailure,
@@ -35,10 +37,17 @@ from strongroom.ids import (
     tenant_of_secret_name,
     validate_secret_name,
 )
-from strongroom.kms.cryptographic_operations import CryptographicOperations
 from strongroom.kms.key_directory import SECRETS_MANAGER_DEFAULT_ALIAS
-from strongroom.secretsmanager import listing, random_password, staging
+from strongroom.secretsmanager import listing, random_password, resource_policy, staging
+from strongroom.secretsmanager.access import (
+    DEFAULT_TENANT_TAG_KEY,
+    SecretAccess,
+    flag,
+    request_tag_keys,
+    secret_id_key,
+)
 from strongroom.secretsmanager.ports import (
+    DataKeys,
     DuplicateName,
     NewVersion,
     SecretHead,
@@ -63,13 +72,19 @@ from strongroom.secretsmanager.shapes import (
     Filter,
     GetRandomPasswordRequest,
     GetRandomPasswordResult,
+    GetResourcePolicyResult,
     GetSecretValueRequest,
+    ListResourcePoliciesRequest,
+    ListResourcePoliciesResult,
     ListSecretsRequest,
     ListSecretsResult,
     ListSecretVersionIdsRequest,
     ListSecretVersionIdsResult,
+    PutResourcePolicyRequest,
     PutSecretValueRequest,
     PutSecretValueResult,
+    ResourcePolicyRequest,
+    ResourcePolicySummary,
     SecretIdRequest,
     SecretListEntry,
     SecretRef,
@@ -81,6 +96,8 @@ from strongroom.secretsmanager.shapes import (
     UpdateSecretRequest,
     UpdateSecretResult,
     UpdateSecretVersionStageRequest,
+    ValidateResourcePolicyRequest,
+    ValidateResourcePolicyResult,
 )
 
 log = logging.getLogger(__name__)
@@ -94,6 +111,9 @@ MIN_RECOVERY_DAYS, MAX_RECOVERY_DAYS, DEFAULT_RECOVERY_DAYS = 7, 30, 30
 MAX_WRITE_ATTEMPTS = 8
 BATCH_DEFAULT_RESULTS = 20
 LIST_DEFAULT_RESULTS = 100
+# Authorization-aware listing decides per secret; one page looks at no more than this many
+# secrets (the page may come back short, with a NextToken that continues the scan).
+MAX_LISTING_DECISIONS = 1000
 
 NOT_FOUND = "Secrets Manager can't find the specified secret."
 MARKED_FOR_DELETION = (
@@ -200,12 +220,16 @@ class SecretsManagerService:
     def __init__(
         self,
         store: SecretStore,
-        kms: CryptographicOperations,
+        kms: DataKeys,
         clock: Clock,
+        authorizer: Authorizer,
+        *,
+        tenant_tag_key: str = DEFAULT_TENANT_TAG_KEY,
     ) -> None:
         self._store = store
         self._kms = kms
         self._clock = clock
+        self._access = SecretAccess(authorizer, tenant_tag_key)
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -268,6 +292,54 @@ class SecretsManagerService:
         if secret.deleted_at is not None:
             raise InvalidRequestException(MARKED_FOR_DELETION)
 
+    def _on_secret(
+        self,
+        operation: str,
+        secret: SecretRecord | SecretHead,
+        context: Mapping[str, ConditionValue],
+        *,
+        tag_keys_written: frozenset[str] = frozenset(),
+        request_tenants: frozenset[str] = frozenset(),
+    ) -> AccessRequest:
+        return self._access.on_secret(
+            operation,
+            arn=secret.arn,
+            name=secret.name,
+            tags=secret.tags,
+            resource_policy=secret.resource_policy,
+            context=context,
+            tag_keys_written=tag_keys_written,
+            request_tenants=request_tenants,
+        )
+
+    def _authorized(
+        self, ctx: CallContext, secret_id: str, access: Callable[[SecretRecord], AccessRequest]
+    ) -> SecretRecord:
+        """Resolve the secret (ResourceNotFoundException comes first, as on AWS), then
+        authorize; outside any write transaction, so no lock is held while deciding."""
+        with self._read() as tx:
+            secret = self._resolve(tx, ctx, secret_id)
+        self._access.authorize(ctx, access(secret))
+        return secret
+
+    def _recheck(
+        self,
+        ctx: CallContext,
+        seen: SecretRecord,
+        current: SecretRecord,
+        access: Callable[[SecretRecord], AccessRequest],
+    ) -> None:
+        """Inside the write: if the secret changed what authorization looks at since it was
+        authorized (re-created, retagged, new policy), ask again before changing anything."""
+        if current.id == seen.id and current.row_version == seen.row_version:
+            return
+        if (current.arn, current.tags, current.resource_policy) != (
+            seen.arn,
+            seen.tags,
+            seen.resource_policy,
+        ):
+            self._access.authorize(ctx, access(current))
+
     @staticmethod
     def _encryption_context(
         secret: SecretRecord | SecretHead | tuple[str, str], version_id: str
@@ -292,6 +364,8 @@ class SecretsManagerService:
             data_key = self._kms.new_data_key(
                 ctx, kms_key_id or SECRETS_MANAGER_DEFAULT_ALIAS, context
             )
+        except AccessDeniedException as exc:  # as AWS: a KMS denial is not a key failure
+            raise AccessDeniedException(f"Access to KMS is not allowed. {exc.message}") from exc
         except ClientError as exc:  # the key is missing, disabled, pending deletion, ...
             raise EncryptionFailure(
                 f"Secrets Manager can't encrypt the secret value with the KMS key: {exc.message}"
@@ -310,6 +384,8 @@ class SecretsManagerService:
         context = self._encryption_context(secret, version.version_id)
         try:
             data_key = self._kms.open_data_key(ctx, version.encrypted_data_key, context)
+        except AccessDeniedException as exc:
+            raise AccessDeniedException(f"Access to KMS is not allowed. {exc.message}") from exc
         except ClientError as exc:  # the key is disabled, pending deletion, destroyed, ...
             detail = exc.message or "the ciphertext does not decrypt under it"
             raise DecryptionFailure(
@@ -420,8 +496,28 @@ class SecretsManagerService:
         tags = _tag_pairs(request.tags or ())
         if len(tags) > MAX_TAGS_PER_SECRET:
             raise LimitExceededException(f"A secret can have at most {MAX_TAGS_PER_SECRET} tags.")
-        kms_key_id = self._resolve_kms_reference(ctx, request.kms_key_id)
         arn = new_secret_arn(ctx.partition, ctx.region, ctx.account_id, request.name)
+        # AWS evaluates CreateSecret against the ARN the new secret gets, before writing.
+        context: dict[str, ConditionValue] = {"secretsmanager:Name": request.name}
+        if request.description is not None:
+            context["secretsmanager:Description"] = request.description
+        if request.kms_key_id is not None:
+            context["secretsmanager:KmsKeyId"] = request.kms_key_id
+        context.update(request_tag_keys(tags))
+        self._access.authorize(
+            ctx,
+            self._access.on_secret(
+                "CreateSecret",
+                arn=arn,
+                name=request.name,
+                tags=tags,
+                resource_policy=None,
+                context=context,
+                tag_keys_written=frozenset(k for k, _ in tags),
+                request_tenants=self._access.tenants_named(tags),
+            ),
+        )
+        kms_key_id = self._resolve_kms_reference(ctx, request.kms_key_id)
         value: NewValue | None = None
         sealed: SealedValue | None = None
         if request.secret_string is not None or request.secret_binary is not None:
@@ -486,10 +582,17 @@ class SecretsManagerService:
         version_id: str | None = None,
         version_stage: str | None = None,
     ) -> SecretValueEntry:
-        """The hot path: one statement for the secret and its labels, one for the version."""
+        """The hot path: one statement for the secret, its labels and tags, one for the
+        version."""
+        context = secret_id_key(secret_id)
+        if version_id is not None:
+            context["secretsmanager:VersionId"] = version_id
+        if version_stage is not None:
+            context["secretsmanager:VersionStage"] = version_stage
         with self._store.reader() as reader:
             for _ in range(3):
                 secret = self._head(reader, ctx, secret_id)
+                self._access.authorize(ctx, self._on_secret("GetSecretValue", secret, context))
                 self._require_live(secret)
                 chosen = _choose_version(secret.stages, version_id, version_stage)
                 version = reader.version_of(secret.id, chosen)
@@ -540,10 +643,14 @@ class SecretsManagerService:
                 raise InvalidParameterException(
                     "MaxResults and NextToken can be used only with Filters."
                 )
+            self._access.authorize_account_action(ctx, "BatchGetSecretValue")
             targets = [(secret_id, secret_id) for secret_id in request.secret_id_list]
         else:
             filters = request.filters or ()
             listing.validate_filters(filters)
+            # With Filters the call lists too; only secrets the caller may read come back.
+            self._access.authorize_account_action(ctx, "BatchGetSecretValue")
+            self._access.authorize_account_action(ctx, "ListSecrets")
             with self._read() as tx:
                 page, next_token = self._page(
                     tx,
@@ -555,6 +662,7 @@ class SecretsManagerService:
                     max_results=request.max_results or BATCH_DEFAULT_RESULTS,
                     token=request.next_token,
                     purpose="batch",
+                    visible_to="GetSecretValue",
                 )
             targets = [(s.name, s.arn) for s in page]
         values: list[SecretValueEntry] = []
@@ -562,7 +670,13 @@ class SecretsManagerService:
         for reported_id, secret_id in targets:
             try:
                 values.append(self._read_value(ctx, secret_id))
-            except (ResourceNotFoundException, InvalidRequestException, DecryptionFailure) as exc:
+            except (
+                ResourceNotFoundException,
+                InvalidRequestException,
+                DecryptionFailure,
+                AccessDeniedException,
+            ) as exc:
+                # As on AWS, a secret the caller may not read is an entry in Errors.
                 errors.append(APIErrorType(reported_id, exc.code, exc.message))
         return BatchGetSecretValueResult(tuple(values), tuple(errors), next_token)
 
@@ -575,13 +689,17 @@ class SecretsManagerService:
         labels = tuple(request.version_stages or (staging.AWSCURRENT,))
         if len(set(labels)) != len(labels):
             raise InvalidParameterException("VersionStages can't contain the same label twice.")
-        with self._read() as tx:
-            secret = self._resolve(tx, ctx, request.secret_id)
+
+        def access(secret: SecretRecord) -> AccessRequest:
+            return self._on_secret("PutSecretValue", secret, secret_id_key(request.secret_id))
+
+        secret = self._authorized(ctx, request.secret_id, access)
         self._require_live(secret)
         sealed = self._seal(ctx, secret.arn, secret.name, secret.kms_key_id, value)
 
         def run(tx: SecretsTransaction) -> PutSecretValueResult:
             current = self._resolve(tx, ctx, request.secret_id)
+            self._recheck(ctx, secret, current, access)
             self._require_live(current)
             if current.arn != secret.arn:
                 raise StaleRecord  # deleted and re-created under the same name meanwhile
@@ -602,9 +720,17 @@ class SecretsManagerService:
     def update_secret(self, ctx: CallContext, request: UpdateSecretRequest) -> UpdateSecretResult:
         if request.type is not None:
             raise InvalidParameterException("The Type parameter is not supported by this server.")
+        context = secret_id_key(request.secret_id)
+        if request.description is not None:
+            context["secretsmanager:Description"] = request.description
+        if request.kms_key_id is not None:
+            context["secretsmanager:KmsKeyId"] = request.kms_key_id
+
+        def access(secret: SecretRecord) -> AccessRequest:
+            return self._on_secret("UpdateSecret", secret, context)
+
+        secret = self._authorized(ctx, request.secret_id, access)
         new_key = self._resolve_kms_reference(ctx, request.kms_key_id)
-        with self._read() as tx:
-            secret = self._resolve(tx, ctx, request.secret_id)
         self._require_live(secret)
         value: NewValue | None = None
         sealed: SealedValue | None = None
@@ -618,6 +744,7 @@ class SecretsManagerService:
 
         def run(tx: SecretsTransaction) -> UpdateSecretResult:
             current = self._resolve(tx, ctx, request.secret_id)
+            self._recheck(ctx, secret, current, access)
             self._require_live(current)
             if current.arn != secret.arn:
                 raise StaleRecord
@@ -656,6 +783,8 @@ class SecretsManagerService:
                 blob, key_arn = self._kms.rewrap_data_key(
                     ctx, version.encrypted_data_key, context, destination
                 )
+            except AccessDeniedException as exc:
+                raise AccessDeniedException(f"Access to KMS is not allowed. {exc.message}") from exc
             except ClientError as exc:
                 raise EncryptionFailure(
                     "Secrets Manager can't re-encrypt the secret's versions under the new "
@@ -666,8 +795,17 @@ class SecretsManagerService:
     def update_secret_version_stage(
         self, ctx: CallContext, request: UpdateSecretVersionStageRequest
     ) -> SecretRef:
+        context = secret_id_key(request.secret_id)
+        context["secretsmanager:VersionStage"] = request.version_stage
+
+        def access(secret: SecretRecord) -> AccessRequest:
+            return self._on_secret("UpdateSecretVersionStage", secret, context)
+
+        seen = self._authorized(ctx, request.secret_id, access)
+
         def run(tx: SecretsTransaction) -> SecretRef:
             secret = self._resolve(tx, ctx, request.secret_id)
+            self._recheck(ctx, seen, secret, access)
             self._require_live(secret)
             for member, version_id in (
                 ("RemoveFromVersionId", request.remove_from_version_id),
@@ -696,6 +834,8 @@ class SecretsManagerService:
     def describe_secret(self, ctx: CallContext, request: SecretIdRequest) -> DescribeSecretResult:
         with self._read() as tx:
             secret = self._resolve(tx, ctx, request.secret_id)
+            context = secret_id_key(request.secret_id)
+            self._access.authorize(ctx, self._on_secret("DescribeSecret", secret, context))
             stages = tx.stages(secret.id)
         return DescribeSecretResult(
             arn=secret.arn,
@@ -722,7 +862,13 @@ class SecretsManagerService:
         max_results: int,
         token: str | None,
         purpose: str,
+        visible_to: str,
     ) -> tuple[list[SecretRecord], str | None]:
+        """One page of matching secrets the caller may ``visible_to`` (decided per secret).
+
+        The token is an offset into the full ordered list, which does not depend on who
+        asks, so tokens stay valid; a page stops after MAX_LISTING_DECISIONS secrets looked
+        at, and may then be shorter than ``max_results`` with a NextToken to go on."""
         fingerprint = listing.query_fingerprint(
             purpose,
             ctx.region,
@@ -738,14 +884,23 @@ class SecretsManagerService:
             if (include_deleted or s.deleted_at is None) and listing.matches(s, filters)
         ]
         ordered = listing.sort_secrets(candidates, sort_by, sort_order)
-        page = ordered[offset : offset + max_results]
-        end = offset + len(page)
+        page: list[SecretRecord] = []
+        end = offset
+        budget = MAX_LISTING_DECISIONS
+        while end < len(ordered) and len(page) < max_results and budget > 0:
+            secret = ordered[end]
+            end += 1
+            budget -= 1
+            context = secret_id_key(secret.arn)
+            if self._access.allowed(ctx, self._on_secret(visible_to, secret, context)):
+                page.append(secret)
         next_token = listing.encode_token(end, fingerprint) if end < len(ordered) else None
         return page, next_token
 
     def list_secrets(self, ctx: CallContext, request: ListSecretsRequest) -> ListSecretsResult:
         filters = request.filters or ()
         listing.validate_filters(filters)
+        self._access.authorize_account_action(ctx, "ListSecrets")
         with self._read() as tx:
             page, next_token = self._page(
                 tx,
@@ -757,6 +912,7 @@ class SecretsManagerService:
                 max_results=request.max_results or LIST_DEFAULT_RESULTS,
                 token=request.next_token,
                 purpose="list",
+                visible_to="DescribeSecret",
             )
             stages = tx.stages_of_secrets([s.id for s in page])
         entries = tuple(
@@ -781,6 +937,8 @@ class SecretsManagerService:
     ) -> ListSecretVersionIdsResult:
         with self._read() as tx:
             secret = self._resolve(tx, ctx, request.secret_id)
+            context = secret_id_key(request.secret_id)
+            self._access.authorize(ctx, self._on_secret("ListSecretVersionIds", secret, context))
             versions = tx.versions(secret.id)
             labels = staging.labels_by_version(tx.stages(secret.id))
         if not request.include_deprecated:
@@ -820,9 +978,20 @@ class SecretsManagerService:
             raise InvalidParameterException(
                 "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive)."
             )
+        context = secret_id_key(request.secret_id)
+        if request.force_delete_without_recovery is not None:
+            context["secretsmanager:ForceDeleteWithoutRecovery"] = flag(force)
+        if request.recovery_window_in_days is not None:
+            context["secretsmanager:RecoveryWindowInDays"] = str(request.recovery_window_in_days)
+
+        def access(secret: SecretRecord) -> AccessRequest:
+            return self._on_secret("DeleteSecret", secret, context)
+
+        seen = self._authorized(ctx, request.secret_id, access)
 
         def run(tx: SecretsTransaction) -> DeleteSecretResult:
             secret = self._resolve(tx, ctx, request.secret_id)
+            self._recheck(ctx, seen, secret, access)
             now = self._clock.now()
             if force:
                 tx.delete_secret(secret.id)
@@ -836,8 +1005,14 @@ class SecretsManagerService:
         return self._write(run)
 
     def restore_secret(self, ctx: CallContext, request: SecretIdRequest) -> SecretRef:
+        def access(secret: SecretRecord) -> AccessRequest:
+            return self._on_secret("RestoreSecret", secret, secret_id_key(request.secret_id))
+
+        seen = self._authorized(ctx, request.secret_id, access)
+
         def run(tx: SecretsTransaction) -> SecretRef:
             secret = self._resolve(tx, ctx, request.secret_id)
+            self._recheck(ctx, seen, secret, access)
             if secret.deleted_at is not None:
                 tx.bump(secret, changed_at=self._clock.now(), deleted_at=None, deletion_date=None)
             return SecretRef(secret.arn, secret.name)
@@ -846,9 +1021,23 @@ class SecretsManagerService:
 
     def tag_resource(self, ctx: CallContext, request: TagResourceRequest) -> Empty:
         new_tags = _tag_pairs(request.tags)
+        context = secret_id_key(request.secret_id)
+        context.update(request_tag_keys(new_tags))
+
+        def access(secret: SecretRecord) -> AccessRequest:
+            return self._on_secret(
+                "TagResource",
+                secret,
+                context,
+                tag_keys_written=frozenset(k for k, _ in new_tags),
+                request_tenants=self._access.tenants_named(new_tags),
+            )
+
+        seen = self._authorized(ctx, request.secret_id, access)
 
         def run(tx: SecretsTransaction) -> Empty:
             secret = self._resolve(tx, ctx, request.secret_id)
+            self._recheck(ctx, seen, secret, access)
             self._require_live(secret)
             merged = dict(secret.tags)
             merged.update(new_tags)
@@ -863,8 +1052,19 @@ class SecretsManagerService:
         return self._write(run)
 
     def untag_resource(self, ctx: CallContext, request: UntagResourceRequest) -> Empty:
+        context = secret_id_key(request.secret_id)
+        context["aws:TagKeys"] = request.tag_keys
+
+        def access(secret: SecretRecord) -> AccessRequest:
+            return self._on_secret(
+                "UntagResource", secret, context, tag_keys_written=frozenset(request.tag_keys)
+            )
+
+        seen = self._authorized(ctx, request.secret_id, access)
+
         def run(tx: SecretsTransaction) -> Empty:
             secret = self._resolve(tx, ctx, request.secret_id)
+            self._recheck(ctx, seen, secret, access)
             self._require_live(secret)
             removed = set(request.tag_keys)
             kept = [(k, v) for k, v in secret.tags if k not in removed]
@@ -878,7 +1078,7 @@ class SecretsManagerService:
     def get_random_password(
         self, ctx: CallContext, request: GetRandomPasswordRequest
     ) -> GetRandomPasswordResult:
-        del ctx  # the password depends on nothing about the caller
+        self._access.authorize_account_action(ctx, "GetRandomPassword")
         length = request.password_length
         return GetRandomPasswordResult(
             random_password.generate(
@@ -892,6 +1092,99 @@ class SecretsManagerService:
                 require_each_included_type=request.require_each_included_type is not False,
             )
         )
+
+    # -- resource policies ------------------------------------------------------------
+
+    def put_resource_policy(self, ctx: CallContext, request: PutResourcePolicyRequest) -> SecretRef:
+        resource_policy.check_policy_name(request.policy_name)
+        context = secret_id_key(request.secret_id)
+        if request.block_public_policy is not None:
+            context["secretsmanager:BlockPublicPolicy"] = flag(request.block_public_policy)
+
+        def access(secret: SecretRecord) -> AccessRequest:
+            return self._on_secret("PutResourcePolicy", secret, context)
+
+        seen = self._authorized(ctx, request.secret_id, access)
+        document = resource_policy.parse(request.resource_policy)
+        if request.block_public_policy:
+            resource_policy.refuse_public(document, ctx.account_id)
+
+        def run(tx: SecretsTransaction) -> SecretRef:
+            secret = self._resolve(tx, ctx, request.secret_id)
+            self._recheck(ctx, seen, secret, access)
+            self._require_live(secret)
+            if secret.resource_policy != request.resource_policy:
+                tx.bump(
+                    secret,
+                    changed_at=self._clock.now(),
+                    resource_policy=request.resource_policy,
+                )
+            return SecretRef(secret.arn, secret.name)
+
+        return self._write(run)
+
+    def get_resource_policy(
+        self, ctx: CallContext, request: ResourcePolicyRequest
+    ) -> GetResourcePolicyResult:
+        context = secret_id_key(request.secret_id)
+        secret = self._authorized(
+            ctx,
+            request.secret_id,
+            lambda secret: self._on_secret("GetResourcePolicy", secret, context),
+        )
+        if request.policy_name not in (None, resource_policy.DEFAULT_POLICY_NAME):
+            raise ResourceNotFoundException(
+                "Secrets Manager can't find the specified resource policy."
+            )
+        return GetResourcePolicyResult(secret.arn, secret.name, secret.resource_policy)
+
+    def delete_resource_policy(self, ctx: CallContext, request: ResourcePolicyRequest) -> SecretRef:
+        resource_policy.check_policy_name(request.policy_name)
+
+        def access(secret: SecretRecord) -> AccessRequest:
+            return self._on_secret("DeleteResourcePolicy", secret, secret_id_key(request.secret_id))
+
+        seen = self._authorized(ctx, request.secret_id, access)
+
+        def run(tx: SecretsTransaction) -> SecretRef:
+            secret = self._resolve(tx, ctx, request.secret_id)
+            self._recheck(ctx, seen, secret, access)
+            self._require_live(secret)
+            if secret.resource_policy is not None:
+                tx.bump(secret, changed_at=self._clock.now(), resource_policy=None)
+            return SecretRef(secret.arn, secret.name)
+
+        return self._write(run)
+
+    def validate_resource_policy(
+        self, ctx: CallContext, request: ValidateResourcePolicyRequest
+    ) -> ValidateResourcePolicyResult:
+        if request.secret_id is None:
+            self._access.authorize_account_action(ctx, "ValidateResourcePolicy")
+        else:
+            context = secret_id_key(request.secret_id)
+            self._authorized(
+                ctx,
+                request.secret_id,
+                lambda secret: self._on_secret("ValidateResourcePolicy", secret, context),
+            )
+        errors = resource_policy.validation_errors(request.resource_policy, ctx.account_id)
+        return ValidateResourcePolicyResult(not errors, errors)
+
+    def list_resource_policies(
+        self, ctx: CallContext, request: ListResourcePoliciesRequest
+    ) -> ListResourcePoliciesResult:
+        context = secret_id_key(request.secret_id)
+        secret = self._authorized(
+            ctx,
+            request.secret_id,
+            lambda secret: self._on_secret("ListResourcePolicies", secret, context),
+        )
+        # A secret has at most the one "default" policy, so there is never a second page.
+        fingerprint = listing.query_fingerprint("policies", secret.arn)
+        listing.decode_token(request.next_token, fingerprint)
+        names = () if secret.resource_policy is None else (resource_policy.DEFAULT_POLICY_NAME,)
+        return ListResourcePoliciesResult(tuple(ResourcePolicySummary(n) for n in names))
 
     # -- background and administrative ------------------------------------------------
 

@@ -268,3 +268,63 @@ class GetRandomPasswordRequest:
 @dataclass(frozen=True, slots=True)
 class GetRandomPasswordResult:
     random_password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PutResourcePolicyRequest:
+    secret_id: str
+    resource_policy: str
+    policy_name: str | None = None
+    block_public_policy: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcePolicyRequest:
+    """GetResourcePolicy and DeleteResourcePolicy: the secret and the policy's name."""
+
+    secret_id: str
+    policy_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetResourcePolicyResult:
+    arn: str
+    name: str
+    resource_policy: str | None = None
+    policy_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateResourcePolicyRequest:
+    resource_policy: str
+    secret_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationErrorsEntry:
+    check_name: str
+    error_message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateResourcePolicyResult:
+    policy_validation_passed: bool
+    validation_errors: tuple[ValidationErrorsEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListResourcePoliciesRequest:
+    secret_id: str
+    max_results: int | None = None
+    next_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcePolicySummary:
+    policy_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListResourcePoliciesResult:
+    resource_policies: tuple[ResourcePolicySummary, ...]
+    next_token: str | None = None

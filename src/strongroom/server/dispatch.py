@@ -1,4 +1,5 @@
-"""X-Amz-Target dispatch: which service method answers which AWS operation, and how."""
+"""Dispatch: which service method answers which AWS operation (by X-Amz-Target, or by
+the query protocol's credential-scope service and Action), and how."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import botocore.session
+from botocore.model import ServiceModel
 
+from strongroom.audit import journal as audit_journal
+from strongroom.audit import lookup_shapes as cloudtrail
+from strongroom.audit.lookup import LookupEvents
 from strongroom.context import CallContext
 from strongroom.errors import (
     AccessDeniedException,
+    InvalidAction,
+    MissingAction,
     UnknownOperationException,
     UnsupportedOperationException,
     ValidationException,
@@ -19,9 +26,11 @@ from strongroom.errors import (
 from strongroom.kms import shapes as kms
 from strongroom.secretsmanager import shapes as sm
 from strongroom.secretsmanager.service import SecretsManagerService
-from strongroom.server import aws_json, wire_mapping
+from strongroom.server import aws_json, aws_query, wire_mapping
 
 Handler = Callable[[CallContext, bytes], bytes]
+QueryHandler = Callable[[CallContext, Mapping[str, str]], bytes]
+"""(context, the decoded form parameters) → the XML response body."""
 
 # Operation → request type. Operations absent here are answered with
 # UnknownOperationException until the issue that builds them lands.
@@ -40,6 +49,11 @@ SECRETS_MANAGER_OPERATIONS: Mapping[str, type[Any]] = {
     "TagResource": sm.TagResourceRequest,
     "UntagResource": sm.UntagResourceRequest,
     "GetRandomPassword": sm.GetRandomPasswordRequest,
+    "PutResourcePolicy": sm.PutResourcePolicyRequest,
+    "GetResourcePolicy": sm.ResourcePolicyRequest,
+    "DeleteResourcePolicy": sm.ResourcePolicyRequest,
+    "ValidateResourcePolicy": sm.ValidateResourcePolicyRequest,
+    "ListResourcePolicies": sm.ListResourcePoliciesRequest,
 }
 SECRETS_MANAGER_POINT_READS = frozenset(
     {"GetSecretValue", "DescribeSecret", "ListSecretVersionIds", "GetRandomPassword"}
@@ -86,6 +100,14 @@ KMS_OPERATIONS: Mapping[str, type[Any]] = {
         "TagResource",
         "UntagResource",
         "ListResourceTags",
+        "PutKeyPolicy",
+        "GetKeyPolicy",
+        "ListKeyPolicies",
+        "CreateGrant",
+        "ListGrants",
+        "ListRetirableGrants",
+        "RetireGrant",
+        "RevokeGrant",
     )
 }
 # Symmetric crypto and metadata reads: no scan, no fsync (except a budget reservation now
@@ -142,6 +164,44 @@ class ServiceTarget:
     known_operations: frozenset[str]
 
 
+_ACTION_NAME = re.compile(r"[A-Za-z0-9]{1,128}")  # what may be echoed in an error
+_VERSION = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class QueryService:
+    """One AWS query-protocol service (IAM, STS), chosen by the credential scope's service."""
+
+    signing_name: str
+    api_version: str
+    namespace: str
+    internal_error_code: str
+    known_operations: frozenset[str]
+    operations: Mapping[str, QueryHandler]
+    # A global service (IAM) accepts any region in the credential scope.
+    global_service: bool = False
+
+    def handle(self, ctx: CallContext, body: bytes) -> bytes:
+        """Parse the form, pick the operation by Action and Version, answer it."""
+        params = aws_query.parse_form(body)
+        action = params.get("Action")
+        if not action:
+            raise MissingAction("The request must contain the parameter Action.")
+        version = params.get("Version")
+        handler = self.operations.get(action)
+        if handler is None or version != self.api_version:
+            if not _ACTION_NAME.fullmatch(action):
+                raise InvalidAction("The action is not valid for this web service.")
+            if handler is None and action in self.known_operations:
+                raise InvalidAction(f"The operation {action} is not supported by this server yet.")
+            if version is None:
+                version = "NO_VERSION_SPECIFIED"
+            elif not _VERSION.fullmatch(version):
+                version = "(not a version)"
+            raise InvalidAction(f"Could not find operation {action} for version {version}")
+        return handler(ctx, params)
+
+
 def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
@@ -152,12 +212,33 @@ class Dispatcher:
     def __init__(self) -> None:
         self._operations: dict[str, Operation] = {}
         self._targets: dict[str, ServiceTarget] = {}
+        self._query_services: dict[str, QueryService] = {}
+
+    def register_query(self, service: QueryService) -> None:
+        self._query_services[service.signing_name] = service
+
+    def query_service(self, signing_name: str) -> QueryService | None:
+        """The query service a credential scope's service names, if one is registered."""
+        return self._query_services.get(signing_name)
+
+    @property
+    def default_query_service(self) -> QueryService | None:
+        """The query service named first in sorting order (None: no query protocol served);
+        its namespace answers errors raised before the request's own service is known."""
+        return self._query_services[min(self._query_services)] if self._query_services else None
 
     def register_service(self, target: ServiceTarget) -> None:
         self._targets[target.prefix] = target
 
     def register(self, target_prefix: str, operation: Operation) -> None:
         self._operations[f"{target_prefix}.{operation.name}"] = operation
+
+    def operations(self) -> list[tuple[str, str]]:
+        """Every served (signing name, operation name), JSON and query protocol, sorted."""
+        served = {(op.service, op.name) for op in self._operations.values()}
+        for query in self._query_services.values():
+            served.update((query.signing_name, name) for name in query.operations)
+        return sorted(served)
 
     def signing_name_for(self, target: str) -> str | None:
         prefix = target.rpartition(".")[0]
@@ -188,12 +269,20 @@ def _json_handler(
     names: Mapping[str, str],
 ) -> Handler:
     def handle(ctx: CallContext, body: bytes) -> bytes:
-        document = decoder.decode(aws_json.parse_json_body(body))
-        request = wire_mapping.from_wire(request_type, document)
+        parsed = aws_json.parse_json_body(body)
+        # The audit event's requestParameters come from it (redacted by the model), even
+        # when validation refuses it.
+        journal = audit_journal.current()
+        if journal is not None:
+            journal.request = parsed
+        request = wire_mapping.from_wire(request_type, decoder.decode(parsed))
         result = method(ctx, request)
         if result is None:  # operations with no output shape answer an empty object
             return b"{}"
-        return aws_json.encode_response(wire_mapping.to_wire(result, names))
+        document = wire_mapping.to_wire(result, names)
+        if journal is not None:
+            journal.response = document
+        return aws_json.encode_response(document)
 
     return handle
 
@@ -205,10 +294,13 @@ def _register_json_service(
     operations: Mapping[str, type[Any]],
     point_reads: frozenset[str],
     internal_error_code: str,
+    model: ServiceModel | None = None,
 ) -> None:
     """Register each operation with the method of the same (snake_case) name on one of
-    ``owners``; every owner method must belong to exactly one operation's owner."""
-    model = botocore.session.get_session().get_service_model(service_name)
+    ``owners``; every owner method must belong to exactly one operation's owner. ``model``
+    replaces botocore's model of ``service_name`` (to validate less of it here)."""
+    if model is None:
+        model = botocore.session.get_session().get_service_model(service_name)
     decoders = aws_json.compile_service(model)
     names = wire_mapping.member_names(model)
     prefix = model.metadata["targetPrefix"]
@@ -235,6 +327,66 @@ def _register_json_service(
                 point_read=name in point_reads,
             ),
         )
+
+
+def _query_handler(
+    method: Callable[[CallContext, Any], Any],
+    request_type: type[Any],
+    codec: aws_query.QueryCodec,
+    name: str,
+    names: Mapping[str, str],
+) -> QueryHandler:
+    def handle(ctx: CallContext, params: Mapping[str, str]) -> bytes:
+        journal = audit_journal.current()
+        if journal is not None:
+            journal.request = params  # flat until decoded; redacted by the model either way
+        decoded = codec.decode(name, params)
+        if journal is not None:
+            journal.request = decoded
+        result = method(ctx, wire_mapping.from_wire(request_type, decoded))
+        document = None if result is None else wire_mapping.to_wire(result, names)
+        if journal is not None:
+            journal.response = document
+        return codec.encode_response(name, document, ctx.request_id)
+
+    return handle
+
+
+def register_query_service(
+    dispatcher: Dispatcher,
+    service_name: str,
+    owners: Sequence[object],
+    operations: Mapping[str, type[Any]],
+) -> None:
+    """Register an AWS query-protocol service (``iam``, ``sts``): each operation answered by
+    the method of the same (snake_case) name on exactly one of ``owners``, called with the
+    request dataclass built from the validated form; its result dataclass becomes the XML
+    response. Query operations always run in the worker pool (never point reads)."""
+    model = botocore.session.get_session().get_service_model(service_name)
+    codec = aws_query.QueryCodec(model)
+    names = aws_query.member_names(model)
+    handlers: dict[str, QueryHandler] = {}
+    for name, request_type in operations.items():
+        if name not in codec.operation_names:
+            raise LookupError(f"{service_name} has no operation {name}")
+        found = [getattr(o, _snake(name)) for o in owners if hasattr(o, _snake(name))]
+        if len(found) != 1:
+            raise LookupError(f"{name}: {len(found)} methods named {_snake(name)}")
+        handlers[name] = _query_handler(found[0], request_type, codec, name, names)
+    # IAM models its 500 (ServiceFailure); STS does not, and answers InternalFailure.
+    codes = {shape.error_code for shape in model.error_shapes}
+    internal = "ServiceFailure" if "ServiceFailure" in codes else "InternalFailure"
+    dispatcher.register_query(
+        QueryService(
+            signing_name=model.metadata.get("signingName", model.endpoint_prefix),
+            api_version=codec.api_version,
+            namespace=codec.namespace,
+            internal_error_code=internal,
+            known_operations=codec.operation_names,
+            operations=handlers,
+            global_service=service_name == "iam",
+        )
+    )
 
 
 def register_secrets_manager(dispatcher: Dispatcher, service: SecretsManagerService) -> None:
@@ -272,6 +424,43 @@ def register_kms(dispatcher: Dispatcher, owners: Sequence[object]) -> None:
                 handler=unsupported,
             ),
         )
+
+
+CLOUDTRAIL_OPERATIONS: Mapping[str, type[Any]] = {
+    "LookupEvents": cloudtrail.LookupEventsRequest,
+}
+# Constraints LookupEvents checks itself, answering CloudTrail's own errors
+# (InvalidMaxResultsException, InvalidLookupAttributesException,
+# InvalidEventCategoryException) where model validation would say ValidationException.
+_CLOUDTRAIL_SELF_CHECKED = {
+    "MaxResults": ("min", "max"),
+    "LookupAttributeKey": ("enum",),
+    "LookupAttributeValue": ("min", "max"),
+    "EventCategory": ("enum",),
+}
+
+
+def cloudtrail_model() -> ServiceModel:
+    """botocore's CloudTrail model without the constraints LookupEvents checks itself."""
+    loader = botocore.session.get_session().get_component("data_loader")
+    document = loader.load_service_model("cloudtrail", "service-2")
+    shapes = dict(document["shapes"])
+    for name, constraints in _CLOUDTRAIL_SELF_CHECKED.items():
+        shapes[name] = {k: v for k, v in shapes[name].items() if k not in constraints}
+    return ServiceModel({**document, "shapes": shapes}, service_name="cloudtrail")
+
+
+def register_cloudtrail(dispatcher: Dispatcher, lookup: LookupEvents) -> None:
+    """CloudTrail: LookupEvents; its other operations are known but not served."""
+    _register_json_service(
+        dispatcher,
+        "cloudtrail",
+        [lookup],
+        CLOUDTRAIL_OPERATIONS,
+        frozenset(),
+        "InternalFailure",
+        model=cloudtrail_model(),
+    )
 
 
 DEV_TARGET_PREFIX = "Strongroom_20261101"

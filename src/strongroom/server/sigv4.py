@@ -15,6 +15,7 @@ from strongroom.errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
     MissingAuthenticationTokenException,
+    SignatureExpiredException,
     UnrecognizedClientException,
 )
 
@@ -226,7 +227,8 @@ class SigV4Verifier:
        is in SignedHeaders; every signed header is in the request; every required one
        appears in it exactly once (so no second ``X-Amz-Target`` can ride along).
     3. Time: ``X-Amz-Date`` in ISO 8601 basic format (IncompleteSignatureException), within
-       ``max_skew`` of ``now`` (InvalidSignatureException with AWS's texts).
+       ``max_skew`` of ``now`` (SignatureExpiredException, an InvalidSignatureException with
+       AWS's texts).
     4. Scope (InvalidSignatureException, all failing parts in one AWS-style message): region
        allowed, service expected, terminator ``aws4_request``, date equal to X-Amz-Date's.
     5. Payload: ``X-Amz-Content-Sha256``, if sent, is the body's SHA-256
@@ -266,6 +268,18 @@ class SigV4Verifier:
         # (access key id, secret, date, region, service) -> HMAC keyed with the signing key.
         # The secret is part of the key so a rotated secret never meets a stale signing key.
         self._keys: dict[tuple[str, str, str, str, str], hmac.HMAC] = {}
+
+    def requiring(self, required_signed_headers: frozenset[str]) -> SigV4Verifier:
+        """A verifier for the same credentials (and signing-key cache) that requires another
+        set of signed headers, e.g. the query protocol's, which has no X-Amz-Target."""
+        sibling = SigV4Verifier(
+            self._lookup,
+            max_skew=self._max_skew,
+            required_signed_headers=required_signed_headers,
+            key_cache_size=self._key_cache_size,
+        )
+        sibling._keys = self._keys
+        return sibling
 
     def verify(
         self,
@@ -324,12 +338,12 @@ class SigV4Verifier:
         request_time = _parse_amz_date(amz_date)
         earliest, latest = now - self._max_skew, now + self._max_skew
         if request_time < earliest:
-            raise InvalidSignatureException(
+            raise SignatureExpiredException(
                 f"Signature expired: {amz_date} is now earlier than {_basic(earliest)} "
                 f"({_basic(now)} - {self._skew_text})"
             )
         if request_time > latest:
-            raise InvalidSignatureException(
+            raise SignatureExpiredException(
                 f"Signature not yet current: {amz_date} is still later than {_basic(latest)} "
                 f"({_basic(now)} + {self._skew_text})"
             )

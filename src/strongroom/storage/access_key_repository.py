@@ -18,6 +18,7 @@ def _key(row: Any) -> StoredAccessKey:
         status=row.status,
         created_at=row.created_at,
         wrapped_secret=row.wrapped_secret,
+        user_id=row.user_id,
     )
 
 
@@ -51,6 +52,7 @@ class SqlAccessKeyStore:
                     status=key.status,
                     created_at=key.created_at,
                     wrapped_secret=key.wrapped_secret,
+                    user_id=key.user_id,
                 )
             )
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -10,6 +11,13 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 WRITE_OPTION = "strongroom_write"
+
+CommitHook = Callable[[Connection], Callable[[], None] | None]
+"""Called on every write transaction of its engine right before the commit, on the open
+connection; what it writes commits with the transaction (if it raises, nothing does). It
+may return a callback to run once the commit succeeded."""
+
+_COMMIT_HOOKS: weakref.WeakKeyDictionary[Engine, CommitHook] = weakref.WeakKeyDictionary()
 
 
 def create(url: str) -> Engine:
@@ -54,10 +62,25 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+def set_commit_hook(engine: Engine, hook: CommitHook | None) -> None:
+    """Install (or with None remove) the engine's commit hook: the data engine's writes
+    the call's audit event with the call's change."""
+    if hook is None:
+        _COMMIT_HOOKS.pop(engine, None)
+    else:
+        _COMMIT_HOOKS[engine] = hook
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
     """One transaction: committed when the block ends, rolled back if it raises."""
+    hook = _COMMIT_HOOKS.get(engine) if write else None
+    after_commit: Callable[[], None] | None = None
     with engine.connect() as connection:
         connection.execution_options(**{WRITE_OPTION: write})
         with connection.begin():
             yield connection
+            if hook is not None:
+                after_commit = hook(connection)
+    if after_commit is not None:
+        after_commit()

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.kms.ports import (
     AliasExists,
     AliasRecord,
+    GrantLimitExceeded,
+    GrantRecord,
     KeyDestructionRecord,
     KeyRotationRecord,
     KeyUsageRecord,
@@ -23,6 +26,7 @@ from strongroom.kms.ports import (
 from strongroom.storage import engines
 from strongroom.storage.schema import (
     kms_aliases,
+    kms_grants,
     kms_key_destructions,
     kms_key_rotations,
     kms_key_tags,
@@ -37,7 +41,7 @@ _SELECT_KEY = select(*_KEY_COLUMNS)
 _UPDATABLE = frozenset(_KEY_FIELDS) - {"key_id", "row_version"}
 _ALIAS_COLUMNS = tuple(kms_aliases.c[f.name] for f in dataclasses.fields(AliasRecord))
 # Children of kms_keys, deleted explicitly (not only by cascade) so every engine agrees.
-_KEY_CHILDREN = (kms_aliases, kms_key_tags, kms_key_rotations, kms_key_usage)
+_KEY_CHILDREN = (kms_aliases, kms_key_tags, kms_key_rotations, kms_key_usage, kms_grants)
 
 
 def _key(row: Any) -> KmsKeyRecord:
@@ -46,6 +50,55 @@ def _key(row: Any) -> KmsKeyRecord:
 
 def _alias(row: Any) -> AliasRecord:
     return AliasRecord(**row._mapping)
+
+
+def _context_text(context: Mapping[str, str] | None) -> str | None:
+    return None if context is None else json.dumps(dict(context), sort_keys=True)
+
+
+def _context_of(text: str | None) -> dict[str, str] | None:
+    return None if text is None else dict(json.loads(text))
+
+
+def _grant_values(grant: GrantRecord) -> dict[str, Any]:
+    return {
+        "grant_id": grant.grant_id,
+        "key_id": grant.key_id,
+        "name": grant.name,
+        "grantee_principal": grant.grantee_principal,
+        "retiring_principal": grant.retiring_principal,
+        "issuing_account": grant.issuing_account,
+        "operations": json.dumps(list(grant.operations)),
+        "encryption_context_subset": _context_text(grant.encryption_context_subset),
+        "encryption_context_equals": _context_text(grant.encryption_context_equals),
+        "created_at": grant.created_at,
+    }
+
+
+def _grant(row: Any) -> GrantRecord:
+    return GrantRecord(
+        grant_id=row.grant_id,
+        key_id=row.key_id,
+        grantee_principal=row.grantee_principal,
+        issuing_account=row.issuing_account,
+        operations=tuple(json.loads(row.operations)),
+        created_at=row.created_at,
+        name=row.name,
+        retiring_principal=row.retiring_principal,
+        encryption_context_subset=_context_of(row.encryption_context_subset),
+        encryption_context_equals=_context_of(row.encryption_context_equals),
+    )
+
+
+def _same_parameters(a: GrantRecord, b: GrantRecord) -> bool:
+    """Equal but for the id and the creation date (CreateGrant's retry rule)."""
+    return (
+        a.grantee_principal == b.grantee_principal
+        and a.retiring_principal == b.retiring_principal
+        and sorted(a.operations) == sorted(b.operations)
+        and a.encryption_context_subset == b.encryption_context_subset
+        and a.encryption_context_equals == b.encryption_context_equals
+    )
 
 
 def _key_values(record: KmsKeyRecord) -> dict[str, Any]:
@@ -322,6 +375,97 @@ class SqlKeyDirectoryStore:
         with engines.transaction(self._engine, write=False) as c:
             rows = c.execute(_SELECT_KEY.where(condition).order_by(due).limit(limit))
             return [_key(r) for r in rows]
+
+    # -- grants --------------------------------------------------------------------
+
+    def insert_grant(self, grant: GrantRecord, limit: int) -> GrantRecord:
+        with engines.transaction(self._engine, write=True) as c:
+            # Grant writers of one key queue on its row (PostgreSQL; SQLite's BEGIN
+            # IMMEDIATE serialises writers), so the name check and the count hold.
+            c.execute(
+                select(kms_keys.c.key_id)
+                .where(kms_keys.c.key_id == grant.key_id)
+                .with_for_update(key_share=True)
+            )
+            if grant.name is not None:
+                rows = c.execute(
+                    select(kms_grants).where(
+                        and_(kms_grants.c.key_id == grant.key_id, kms_grants.c.name == grant.name)
+                    )
+                )
+                for existing in (_grant(r) for r in rows):
+                    if _same_parameters(existing, grant):
+                        return existing
+            count = c.execute(
+                select(func.count())
+                .select_from(kms_grants)
+                .where(kms_grants.c.key_id == grant.key_id)
+            ).scalar_one()
+            if count >= limit:
+                raise GrantLimitExceeded(grant.key_id)
+            c.execute(insert(kms_grants).values(_grant_values(grant)))
+            return grant
+
+    def grant(self, grant_id: str) -> GrantRecord | None:
+        with engines.transaction(self._engine, write=False) as c:
+            row = c.execute(select(kms_grants).where(kms_grants.c.grant_id == grant_id)).first()
+            return None if row is None else _grant(row)
+
+    def grants_for(self, key_id: str, grantees: Sequence[str]) -> list[GrantRecord]:
+        with engines.transaction(self._engine, write=False) as c:
+            rows = c.execute(
+                select(kms_grants).where(
+                    and_(
+                        kms_grants.c.key_id == key_id,
+                        kms_grants.c.grantee_principal.in_(list(grantees)),
+                    )
+                )
+            )
+            return [_grant(r) for r in rows]
+
+    def list_grants(
+        self,
+        key_id: str,
+        grant_id: str | None,
+        grantee: str | None,
+        after_grant_id: str | None,
+        limit: int,
+    ) -> list[GrantRecord]:
+        condition = kms_grants.c.key_id == key_id
+        if grant_id is not None:
+            condition = and_(condition, kms_grants.c.grant_id == grant_id)
+        if grantee is not None:
+            condition = and_(condition, kms_grants.c.grantee_principal == grantee)
+        if after_grant_id is not None:
+            condition = and_(condition, kms_grants.c.grant_id > after_grant_id)
+        with engines.transaction(self._engine, write=False) as c:
+            rows = c.execute(
+                select(kms_grants).where(condition).order_by(kms_grants.c.grant_id).limit(limit)
+            )
+            return [_grant(r) for r in rows]
+
+    def list_retirable_grants(
+        self, region: str, retiring_principal: str, after_grant_id: str | None, limit: int
+    ) -> list[GrantRecord]:
+        condition = and_(
+            kms_grants.c.retiring_principal == retiring_principal, kms_keys.c.region == region
+        )
+        if after_grant_id is not None:
+            condition = and_(condition, kms_grants.c.grant_id > after_grant_id)
+        with engines.transaction(self._engine, write=False) as c:
+            rows = c.execute(
+                select(kms_grants)
+                .join(kms_keys, kms_keys.c.key_id == kms_grants.c.key_id)
+                .where(condition)
+                .order_by(kms_grants.c.grant_id)
+                .limit(limit)
+            )
+            return [_grant(r) for r in rows]
+
+    def delete_grant(self, grant_id: str) -> bool:
+        with engines.transaction(self._engine, write=True) as c:
+            result = c.execute(delete(kms_grants).where(kms_grants.c.grant_id == grant_id))
+            return result.rowcount == 1
 
     # -- usage ---------------------------------------------------------------------
 

@@ -72,6 +72,8 @@ secrets = Table(
     Column("deleted_at", UtcTimestamp),
     Column("deletion_date", UtcTimestamp),
     Column("row_version", Integer, nullable=False),
+    # The secret's resource policy (migration 0005), as the caller wrote it.
+    Column("resource_policy", Text),
     UniqueConstraint("region", "name"),
     Index(None, "deletion_date"),
     Index(None, "tenant"),
@@ -199,6 +201,31 @@ kms_key_destructions = Table(
     Column("reason", String(32), nullable=False),
 )
 
+# -- KMS grants ------------------------------------------------------------------------
+
+# A grant's operations and constraint contexts are small JSON documents: they are only
+# read whole, with the grant.
+kms_grants = Table(
+    "kms_grants",
+    data_metadata,
+    Column("grant_id", String(64), primary_key=True),
+    Column("key_id", String(36), nullable=False),
+    Column("name", String(256)),
+    Column("grantee_principal", String(256), nullable=False),
+    Column("retiring_principal", String(256)),
+    Column("issuing_account", String(2048), nullable=False),
+    Column("operations", Text, nullable=False),
+    Column("encryption_context_subset", Text),
+    Column("encryption_context_equals", Text),
+    Column("created_at", UtcTimestamp, nullable=False),
+    ForeignKeyConstraint(["key_id"], ["kms_keys.key_id"], ondelete="CASCADE"),
+    # Authorization: the grants of one key for one caller; ListGrants pages by grant id.
+    Index(None, "key_id", "grantee_principal"),
+    Index(None, "key_id", "grant_id"),
+    # ListRetirableGrants.
+    Index(None, "retiring_principal", "grant_id"),
+)
+
 access_keys = Table(
     "access_keys",
     data_metadata,
@@ -208,6 +235,218 @@ access_keys = Table(
     Column("created_at", UtcTimestamp, nullable=False),
     # The secret access key, wrapped under the domain key (the server needs it for SigV4).
     Column("wrapped_secret", LargeBinary, nullable=False),
+    # The IAM user owning the key (NULL for the account root's key). No foreign key: added
+    # by migration 0003 without a rebuild; DeleteUser refuses while the user has keys.
+    Column("user_id", String(32)),
+    Column("last_used_at", UtcTimestamp),
+    Index(None, "user_id"),
+)
+
+# -- Identity: IAM users, roles, groups, policies and STS sessions ---------------------
+# Names are unique case-insensitively (as IAM's are): ``name_key`` is the lower-cased name.
+
+iam_users = Table(
+    "iam_users",
+    data_metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("name_key", String(64), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("created_at", UtcTimestamp, nullable=False),
+    Column("boundary_arn", String(2048)),
+)
+
+iam_roles = Table(
+    "iam_roles",
+    data_metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("name_key", String(64), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("created_at", UtcTimestamp, nullable=False),
+    Column("description", String(1000)),
+    Column("max_session_duration", Integer, nullable=False),
+    Column("trust_policy", Text, nullable=False),
+    Column("boundary_arn", String(2048)),
+    Column("last_used_at", UtcTimestamp),
+    Column("last_used_region", String(32)),
+)
+
+iam_groups = Table(
+    "iam_groups",
+    data_metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("name_key", String(128), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("created_at", UtcTimestamp, nullable=False),
+)
+
+iam_group_members = Table(
+    "iam_group_members",
+    data_metadata,
+    Column("group_id", String(32), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    ForeignKeyConstraint(["group_id"], ["iam_groups.id"], ondelete="CASCADE"),
+    ForeignKeyConstraint(["user_id"], ["iam_users.id"], ondelete="CASCADE"),
+    Index(None, "user_id"),
+)
+
+iam_policies = Table(
+    "iam_policies",
+    data_metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("name_key", String(128), nullable=False, unique=True),
+    Column("path", String(512), nullable=False),
+    Column("arn", String(2048), nullable=False, unique=True),
+    Column("description", String(1000)),
+    Column("created_at", UtcTimestamp, nullable=False),
+    Column("updated_at", UtcTimestamp, nullable=False),
+    Column("default_version", String(16), nullable=False),
+    Column("next_version", Integer, nullable=False),
+)
+
+iam_policy_versions = Table(
+    "iam_policy_versions",
+    data_metadata,
+    Column("policy_id", String(32), primary_key=True),
+    Column("version_id", String(16), primary_key=True),
+    Column("document", Text, nullable=False),
+    Column("created_at", UtcTimestamp, nullable=False),
+    ForeignKeyConstraint(["policy_id"], ["iam_policies.id"], ondelete="CASCADE"),
+)
+
+# Managed policies attached to users, roles and groups (entity_kind "user"/"role"/"group").
+# No cascade from the policy: DeletePolicy is refused while it is attached.
+iam_attachments = Table(
+    "iam_attachments",
+    data_metadata,
+    Column("entity_kind", String(8), primary_key=True),
+    Column("entity_id", String(32), primary_key=True),
+    Column("policy_id", String(32), primary_key=True),
+    ForeignKeyConstraint(["policy_id"], ["iam_policies.id"]),
+    Index(None, "policy_id"),
+)
+
+iam_inline_policies = Table(
+    "iam_inline_policies",
+    data_metadata,
+    Column("entity_kind", String(8), primary_key=True),
+    Column("entity_id", String(32), primary_key=True),
+    Column("policy_name", String(128), primary_key=True),
+    Column("document", Text, nullable=False),
+)
+
+# Tags of users, roles and managed policies; keys unique case-insensitively.
+iam_tags = Table(
+    "iam_tags",
+    data_metadata,
+    Column("entity_kind", String(8), primary_key=True),
+    Column("entity_id", String(32), primary_key=True),
+    Column("key_lower", String(128), primary_key=True),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("position", Integer, nullable=False),
+)
+
+# STS sessions (AssumeRole, GetSessionToken): the token only as a SHA-256 digest, the
+# secret access key wrapped under the domain key. ``detail`` is JSON: session tags,
+# transitive tag keys and session policy documents.
+iam_sessions = Table(
+    "iam_sessions",
+    data_metadata,
+    Column("access_key_id", String(128), primary_key=True),
+    Column("token_hash", LargeBinary, nullable=False),
+    Column("wrapped_secret", LargeBinary, nullable=False),
+    Column("entity_kind", String(8), nullable=False),
+    Column("entity_id", String(32), nullable=False),
+    Column("session_name", String(64), nullable=False),
+    Column("issued_at", UtcTimestamp, nullable=False),
+    Column("expires_at", UtcTimestamp, nullable=False),
+    Column("source_identity", String(64)),
+    Column("detail", Text, nullable=False),
+    Index(None, "expires_at"),
+    Index(None, "entity_kind", "entity_id"),
+)
+
+# -- Audit trail (migration 0006): one hash chain per region ----------------------------
+# ``record`` is the canonical JSON the chain covers; the other columns are copies of its
+# fields, kept for lookups. ``hash`` = sha256(previous_hash || record).
+audit_events = Table(
+    "audit_events",
+    data_metadata,
+    Column("region", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_time", UtcTimestamp, nullable=False),
+    Column("event_name", String(128), nullable=False),
+    Column("event_source", String(64), nullable=False),
+    Column("read_only", Integer, nullable=False),
+    Column("username", String(256)),
+    Column("access_key_id", String(32)),
+    Column("principal_arn", String(2048)),
+    Column("tenant", String(64)),
+    Column("error_code", String(128)),
+    Column("event_type", String(32), nullable=False),
+    Column("record", LargeBinary, nullable=False),
+    Column("previous_hash", LargeBinary, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    Index(None, "region", "event_time"),
+    Index(None, "event_name", "event_time"),
+    Index(None, "username", "event_time"),
+    Index(None, "access_key_id", "event_time"),
+    Index(None, "tenant", "event_time"),
+    Index(None, "event_source", "event_time"),
+    Index(None, "principal_arn", "event_time"),
+    Index(None, "read_only", "event_time"),
+)
+
+# One row per name an event's resource is known by (its ARN, and the name the caller used),
+# so LookupEvents by ResourceName finds either. No foreign key: retention deletes both.
+audit_event_resources = Table(
+    "audit_event_resources",
+    data_metadata,
+    Column("region", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("resource_name", String(2048), primary_key=True),
+    Column("resource_type", String(64), nullable=False),
+    Column("event_time", UtcTimestamp, nullable=False),
+    Index(None, "resource_name", "event_time"),
+    Index(None, "resource_type", "event_time"),
+)
+
+# The newest (seq, hash) of each region's chain: the row appenders lock.
+audit_chain_heads = Table(
+    "audit_chain_heads",
+    data_metadata,
+    Column("region", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+# Signed statements of (region, seq, hash, created_at) under the deployment signing key.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    data_metadata,
+    Column("region", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+    Column("created_at", UtcTimestamp, nullable=False),
+    Column("signature", LargeBinary, nullable=False),
+)
+
+# The anchor retention leaves: the last pruned event's seq and hash, where verify restarts.
+audit_pruned = Table(
+    "audit_pruned",
+    data_metadata,
+    Column("region", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
+    Column("pruned_at", UtcTimestamp, nullable=False),
 )
 
 keystore_metadata = MetaData(naming_convention=NAMING)
@@ -228,5 +467,17 @@ key_versions = Table(
     Column("domain_key_id", LargeBinary(16), nullable=False),
     Column("created_at", UtcTimestamp, nullable=False),
     Column("encryptions_reserved", BigInteger, nullable=False),
+    Column("wrapped", LargeBinary, nullable=False),
+)
+
+# Deployment signing keys (keystore migration 0002): the private key wrapped under the domain
+# key, the public key in the clear so verifiers need no root key. "audit" signs checkpoints.
+signing_keys = Table(
+    "signing_keys",
+    keystore_metadata,
+    Column("name", String(64), primary_key=True),
+    Column("created_at", UtcTimestamp, nullable=False),
+    Column("algorithm", String(16), nullable=False),
+    Column("public_key", LargeBinary, nullable=False),
     Column("wrapped", LargeBinary, nullable=False),
 )

@@ -7,7 +7,18 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    insert,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.secretsmanager.ports import (
@@ -43,10 +54,18 @@ _SECRET_COLUMNS = (
     secrets.c.deleted_at,
     secrets.c.deletion_date,
     secrets.c.tenant,
+    secrets.c.resource_policy,
 )
 _SELECT_SECRET = select(*_SECRET_COLUMNS)
 _UPDATABLE = frozenset(
-    {"description", "kms_key_id", "deleted_at", "deletion_date", "last_accessed_at"}
+    {
+        "description",
+        "kms_key_id",
+        "deleted_at",
+        "deletion_date",
+        "last_accessed_at",
+        "resource_policy",
+    }
 )
 
 
@@ -66,6 +85,7 @@ def _secret(row: Any, tags: tuple[tuple[str, str], ...]) -> SecretRecord:
         deletion_date=row.deletion_date,
         tenant=row.tenant,
         tags=tags,
+        resource_policy=row.resource_policy,
     )
 
 
@@ -312,16 +332,43 @@ class SqlSecretsTransaction:
             self._c.execute(delete(table))
 
 
-_HEAD_COLUMNS = (
+_HEAD_SECRET_COLUMNS = (
     secrets.c.id,
     secrets.c.arn,
     secrets.c.name,
     secrets.c.deleted_at,
     secrets.c.last_accessed_at,
-    secret_stages.c.stage,
-    secret_stages.c.version_id,
+    secrets.c.resource_policy,
 )
-_HEAD_FROM = secrets.outerjoin(secret_stages, secret_stages.c.secret_id == secrets.c.id)
+_LABEL, _TAG = "l", "t"
+
+
+def _head_statement(where: Any) -> Any:
+    """The secret with its labels and its tags, one row each, in one statement (so one
+    consistent snapshot): the secret is found twice by the same index, never scanned."""
+    labels = (
+        select(
+            *_HEAD_SECRET_COLUMNS,
+            literal_column(f"'{_LABEL}'").label("kind"),
+            secret_stages.c.stage.label("k"),
+            secret_stages.c.version_id.label("v"),
+        )
+        .select_from(secrets.outerjoin(secret_stages, secret_stages.c.secret_id == secrets.c.id))
+        .where(where)
+    )
+    tags = (
+        select(
+            *_HEAD_SECRET_COLUMNS,
+            literal_column(f"'{_TAG}'").label("kind"),
+            secret_tags.c.key.label("k"),
+            secret_tags.c.value.label("v"),
+        )
+        .select_from(secrets.join(secret_tags, secret_tags.c.secret_id == secrets.c.id))
+        .where(where)
+    )
+    return union_all(labels, tags)
+
+
 _TIMESTAMP = UtcTimestamp()
 
 
@@ -335,17 +382,12 @@ class SqlSecretStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self.head_by_name = CompiledQuery(
-            select(*_HEAD_COLUMNS)
-            .select_from(_HEAD_FROM)
-            .where(
+            _head_statement(
                 and_(secrets.c.region == bindparam("region"), secrets.c.name == bindparam("name"))
             ),
             engine,
         )
-        self.head_by_arn = CompiledQuery(
-            select(*_HEAD_COLUMNS).select_from(_HEAD_FROM).where(secrets.c.arn == bindparam("arn")),
-            engine,
-        )
+        self.head_by_arn = CompiledQuery(_head_statement(secrets.c.arn == bindparam("arn")), engine)
         self.version = CompiledQuery(
             select(
                 secret_versions.c.secret_id,
@@ -406,7 +448,9 @@ class SqlSecretReader:
             name=first[2],
             deleted_at=_when(first[3]),
             last_accessed_at=_when(first[4]),
-            stages={r[5]: r[6] for r in rows if r[5] is not None},
+            stages={r[7]: r[8] for r in rows if r[6] == _LABEL and r[7] is not None},
+            tags=tuple((r[7], r[8]) for r in rows if r[6] == _TAG),
+            resource_policy=first[5],
         )
 
     def version_of(self, secret_id: int, version_id: str) -> VersionRecord | None:

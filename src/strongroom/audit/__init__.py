@@ -1,0 +1,1 @@
+"""The audit trail: one CloudTrail-shaped event per call, hash-chained, durable before answers."""

@@ -1,0 +1,264 @@
+"""The recorder: makes events durable in group commits, then shows them to the alarm observers.
+
+One writer thread takes everything queued (up to ``max_batch`` events), appends it to the
+store in one transaction and resolves the callers' futures. There is no timer: while one
+batch commits, the next one gathers, so under load a batch holds about as many events as
+arrived during one commit, and a lone call waits for one commit only.
+
+After a batch is durable (and after a mutation's event committed with the mutation, which
+the commit hook reports through ``committed``) each event goes to the observers: the alarm
+engine answers with alarm events, which are appended in a later batch (nobody waits for
+them). Metrics see each batch's size and commit time.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Collection, Sequence
+from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from strongroom.audit.events import AuditEvent
+from strongroom.audit.ports import AuditStore, AuditStoreUnavailable, StoredEvent
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_BATCH = 512
+UNAVAILABLE_MESSAGE = "The audit trail is unavailable."
+
+
+class EventObserver(Protocol):
+    def observe(self, event: AuditEvent, *, tenant_guard_refused: bool = False) -> list[AuditEvent]:
+        """Look at a durable event; return the events it gives rise to (alarms)."""
+        ...
+
+
+class BatchMetrics(Protocol):
+    def observe_audit_batch(self, size: int, seconds: float) -> None: ...
+
+
+@dataclass(slots=True)
+class _Append:
+    events: Sequence[AuditEvent]
+    refused: Collection[str]
+    future: Future[list[StoredEvent]] | None
+    # False for the observers' own events (alarms): they are not shown to observers again.
+    observed: bool = True
+
+
+@dataclass(slots=True)
+class _Committed:
+    events: Sequence[AuditEvent]
+    refused: Collection[str]
+    seconds: float | None
+
+
+@dataclass(slots=True)
+class _Stop:
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+_Item = _Append | _Committed | _Stop
+
+
+class AuditRecorder:
+    """Thread-safe; ``submit`` from any thread, ``start`` and ``stop`` once each."""
+
+    def __init__(
+        self,
+        store: AuditStore,
+        *observers: EventObserver,
+        metrics: BatchMetrics | None = None,
+        max_batch: int = DEFAULT_MAX_BATCH,
+    ) -> None:
+        if max_batch < 1:
+            raise ValueError("max_batch must be at least 1")
+        self._store = store
+        self._observers = observers
+        self._metrics = metrics
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._state_lock = threading.Lock()
+        self._stopped = False
+
+    # -- the API ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        with self._state_lock:
+            if self._thread is not None or self._stopped:
+                return
+            self._thread = threading.Thread(
+                target=self._run, name="strongroom-audit-recorder", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Write what is queued, then end the writer thread."""
+        with self._state_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            thread = self._thread
+        if thread is None:
+            return
+        stop = _Stop()
+        self._queue.put(stop)
+        if not stop.done.wait(timeout):
+            log.error("audit recorder: queued events were not all written before shutdown")
+        thread.join(timeout)
+
+    def submit(
+        self, events: Sequence[AuditEvent], *, refused: Collection[str] = ()
+    ) -> Future[list[StoredEvent]]:
+        """Queue events for the next group commit. The future resolves with their stored
+        form once they are durable, or fails with AuditStoreUnavailable. ``refused``: the
+        ids of events whose call the tenant guard refused (for the alarm observers)."""
+        future: Future[list[StoredEvent]] = Future()
+        if not events:
+            future.set_result([])
+            return future
+        if self._stopped or self._thread is None:
+            future.set_exception(AuditStoreUnavailable("the audit recorder is not running"))
+            return future
+        self._queue.put(_Append(events, refused, future))
+        return future
+
+    def committed(
+        self,
+        events: Sequence[AuditEvent],
+        *,
+        refused: Collection[str] = (),
+        seconds: float | None = None,
+    ) -> None:
+        """Events already durable (written in ``seconds`` within a mutation's own
+        transaction): metrics and observers see them on the writer thread, never on the
+        caller's."""
+        if events and not self._stopped and self._thread is not None:
+            self._queue.put(_Committed(events, refused, seconds))
+
+    # -- the writer thread -----------------------------------------------------------------
+
+    def _run(self) -> None:
+        stopping: _Stop | None = None
+        while stopping is None:
+            items = [self._queue.get()]
+            size = _size(items[0])
+            while size < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                items.append(item)
+                size += _size(item)
+            stopping = next((i for i in items if isinstance(i, _Stop)), None)
+            try:
+                self._process(items)
+            except Exception as exc:  # the writer must outlive any one batch
+                log.error("audit recorder: a batch failed (%s)", type(exc).__name__)
+                for item in items:
+                    if isinstance(item, _Append) and item.future is not None:
+                        _resolve(item.future, exception=AuditStoreUnavailable(UNAVAILABLE_MESSAGE))
+        # Alarm events raised by the last batches are still queued: write them too.
+        leftovers: list[_Append] = []
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, _Append):
+                leftovers.append(item)
+        if leftovers:
+            self._append(leftovers)
+        stopping.done.set()
+
+    def _process(self, items: list[_Item]) -> None:
+        appends = [i for i in items if isinstance(i, _Append)]
+        committed = [i for i in items if isinstance(i, _Committed)]
+        durable: list[_Append | _Committed] = list(committed)
+        if self._metrics is not None:
+            for done in committed:
+                if done.seconds is not None:
+                    self._metrics.observe_audit_batch(len(done.events), done.seconds)
+        if appends:
+            durable.extend(self._append(appends))
+        try:
+            self._observe(durable)
+        except Exception as exc:  # an observer's failure is not the calls'
+            log.error("audit recorder: an observer failed (%s)", type(exc).__name__)
+
+    def _append(self, appends: list[_Append]) -> list[_Append]:
+        """Write the submissions in one transaction; returns those now durable."""
+        events = [event for item in appends for event in item.events]
+        started = time.perf_counter()
+        try:
+            stored = self._store.append(events)
+        except Exception as exc:
+            if len(appends) > 1 and not isinstance(exc, AuditStoreUnavailable):
+                # Not the database: some submission's events could not be written at all.
+                # Each is written on its own, so only that call fails.
+                log.error("audit recorder: a batch failed (%s); retried call by call", _kind(exc))
+                return [done for item in appends for done in self._append([item])]
+            # The store's message names only the kind of failure, never event content.
+            log.error(
+                "audit trail unavailable: %d event(s) not written (%s)", len(events), _kind(exc)
+            )
+            for item in appends:
+                if item.future is not None:
+                    _resolve(item.future, exception=AuditStoreUnavailable(UNAVAILABLE_MESSAGE))
+            return []
+        seconds = time.perf_counter() - started
+        offset = 0
+        for item in appends:
+            count = len(item.events)
+            if item.future is not None:
+                _resolve(item.future, result=stored[offset : offset + count])
+            offset += count
+        if self._metrics is not None:
+            self._metrics.observe_audit_batch(len(events), seconds)
+        return appends
+
+    def _observe(self, durable: list[_Append | _Committed]) -> None:
+        if not self._observers:
+            return
+        raised: list[AuditEvent] = []
+        for item in durable:
+            if isinstance(item, _Append) and not item.observed:
+                continue
+            for event in item.events:
+                refused = event.event_id in item.refused
+                for observer in self._observers:
+                    raised.extend(observer.observe(event, tenant_guard_refused=refused))
+        if raised:
+            # Written by the next batch; nobody waits on alarms.
+            self._queue.put(_Append(raised, (), None, observed=False))
+
+
+def _resolve(
+    future: Future[list[StoredEvent]],
+    *,
+    result: list[StoredEvent] | None = None,
+    exception: BaseException | None = None,
+) -> None:
+    # A caller that went away (its request cancelled) may have cancelled its future.
+    try:
+        if exception is not None:
+            future.set_exception(exception)
+        else:
+            future.set_result(result or [])
+    except InvalidStateError:
+        pass
+
+
+def _kind(exc: Exception) -> str:
+    # The kind and, for the store's own error, its message (which names only the kind of
+    # database failure); never another exception's message, which could quote an event.
+    return str(exc) if isinstance(exc, AuditStoreUnavailable) else type(exc).__name__
+
+
+def _size(item: _Item) -> int:
+    return len(item.events) if isinstance(item, _Append) else 0

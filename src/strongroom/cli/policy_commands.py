@@ -1,0 +1,324 @@
+"""``strongroom policy …``: simulate a principal's access, and prove tenants are isolated."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from strongroom.ids import Arn, tenant_of_secret_name
+from strongroom.policy import NamedPolicy, PolicyDocumentError, parse_policy
+from strongroom.policy.isolation import (
+    AnalysedPrincipal,
+    AnalysedResource,
+    IsolationReport,
+    analyse,
+    probe_secret,
+)
+from strongroom.settings import DEFAULT_REGION
+
+DEFAULT_TENANT_TAG_KEY = "customer"
+
+
+def _client(service: str, endpoint: str, region: str) -> Any:
+    import botocore.session
+    from botocore.config import Config
+
+    return botocore.session.get_session().create_client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        config=Config(retries={"mode": "standard"}),
+    )
+
+
+def _calling(function: Any, **parameters: Any) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        response: dict[str, Any] = function(**parameters)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise click.ClickException(f"{error.get('Code')}: {error.get('Message')}") from exc
+    except BotoCoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return response
+
+
+def _pages(client: Any, operation: str, **parameters: Any) -> Iterator[dict[str, Any]]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield from client.get_paginator(operation).paginate(**parameters)
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise click.ClickException(f"{error.get('Code')}: {error.get('Message')}") from exc
+    except BotoCoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+_endpoint = click.option(
+    "--endpoint", required=True, envvar="AWS_ENDPOINT_URL", help="The Strongroom server URL."
+)
+_region = click.option("--region", default=DEFAULT_REGION, envvar="AWS_DEFAULT_REGION")
+
+
+@click.group("policy")
+def policy() -> None:
+    """Simulate access and check tenant isolation (signed with the AWS_* credentials)."""
+
+
+@policy.command("simulate")
+@_endpoint
+@_region
+@click.option("--principal", "principal_arn", required=True, help="User or role ARN.")
+@click.option("--action", "actions", multiple=True, required=True, help="e.g. kms:Decrypt")
+@click.option("--resource", "resources", multiple=True, default=("*",), help="Resource ARN.")
+@click.option(
+    "--context",
+    "context",
+    multiple=True,
+    help="Condition key and values: KEY=VALUE[,VALUE] (e.g. aws:PrincipalTag/customer=c-1).",
+)
+def simulate(
+    endpoint: str,
+    region: str,
+    principal_arn: str,
+    actions: tuple[str, ...],
+    resources: tuple[str, ...],
+    context: tuple[str, ...],
+) -> None:
+    """Evaluate a principal's policies, as the server does, for each action and resource.
+    Exits 1 if any action is denied."""
+    entries = []
+    for item in context:
+        key, separator, values = item.partition("=")
+        if not separator or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--context")
+        entries.append(
+            {
+                "ContextKeyName": key,
+                "ContextKeyValues": values.split(","),
+                "ContextKeyType": "stringList",
+            }
+        )
+    iam = _client("iam", endpoint, region)
+    results = _calling(
+        iam.simulate_principal_policy,
+        PolicySourceArn=principal_arn,
+        ActionNames=list(actions),
+        ResourceArns=list(resources),
+        ContextEntries=entries,
+    )["EvaluationResults"]
+    denied = False
+    for result in results:
+        decision = result["EvalDecision"]
+        denied = denied or decision != "allowed"
+        statements = ", ".join(
+            f"{m.get('SourcePolicyId', '?')}#{m.get('StartPosition', {}).get('Line', '?')}"
+            for m in result.get("MatchedStatements", [])
+        )
+        click.echo(
+            f"{decision:13} {result['EvalActionName']} on {result.get('EvalResourceName', '*')}"
+            + (f"  [{statements}]" if statements else "")
+        )
+    if denied:
+        raise SystemExit(1)
+
+
+@policy.command("check-isolation")
+@_endpoint
+@_region
+@click.option("--tenant-tag-key", default=DEFAULT_TENANT_TAG_KEY, show_default=True)
+@click.option(
+    "--admin", "admins", multiple=True, help="ARN of a principal to treat as an administrator."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check_isolation(
+    endpoint: str,
+    region: str,
+    tenant_tag_key: str,
+    admins: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Report every principal, other than a tenant's own and the administrators, whose
+    policies let it read a tenant's secrets or use its keys. Exits 1 if it finds one."""
+    principals = _principals(_client("iam", endpoint, region))
+    account = _account(_client("sts", endpoint, region))
+    resources = [
+        *_secrets(_client("secretsmanager", endpoint, region), tenant_tag_key),
+        *_keys(_client("kms", endpoint, region), tenant_tag_key),
+    ]
+    tenants = sorted({r.tenant for r in resources})
+    first = Arn.parse(principals[0].arn) if principals else None
+    partition = first.partition if first is not None else "aws"
+    resources.extend(probe_secret(partition, region, account, t, tenant_tag_key) for t in tenants)
+    report = analyse(
+        principals,
+        resources,
+        tenant_tag_key=tenant_tag_key,
+        extra_administrators=frozenset(admins),
+        current_time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+    _print_report(report, as_json)
+    if report.findings:
+        raise SystemExit(1)
+
+
+def _print_report(report: IsolationReport, as_json: bool) -> None:
+    if as_json:
+        document = {
+            "tenants": list(report.tenants),
+            "administrators": list(report.administrators),
+            "evaluations": report.evaluations,
+            "findings": [
+                {
+                    "tenant": f.tenant,
+                    "principal": f.principal,
+                    "resource": f.resource,
+                    "action": f.action,
+                    "blockedByTenantGuard": f.blocked_by_tenant_guard,
+                    "asTenantSession": f.as_session,
+                    "statements": [
+                        {"policy": s.policy_name, "sid": s.sid, "index": s.index}
+                        for s in f.statements
+                    ],
+                }
+                for f in report.findings
+            ],
+        }
+        click.echo(json.dumps(document, indent=2))
+        return
+    click.echo(
+        f"{len(report.tenants)} tenants, {report.evaluations} evaluations, "
+        f"administrators: {', '.join(report.administrators) or 'none'}"
+    )
+    for f in report.findings:
+        cited = "; ".join(f"{s.policy_name} statement {s.sid or s.index}" for s in f.statements)
+        guard = " (the tenant guard blocks it at run time)" if f.blocked_by_tenant_guard else ""
+        session = " as a session tagged for another tenant" if f.as_session else ""
+        click.echo(
+            f"FINDING tenant {f.tenant}: {f.principal}{session} may {f.action} on "
+            f"{f.resource}, allowed by {cited}{guard}"
+        )
+    if not report.findings:
+        click.echo("no principal outside a tenant can reach its secrets or keys")
+
+
+def _account(sts: Any) -> str:
+    return str(_calling(sts.get_caller_identity)["Account"])
+
+
+def _document_text(document: Any) -> str:
+    if isinstance(document, str):
+        return urllib.parse.unquote(document)
+    return json.dumps(document)
+
+
+def _named(name: str, document: Any, kind: str = "identity") -> NamedPolicy | None:
+    try:
+        return NamedPolicy(name=name, document=parse_policy(_document_text(document), kind))  # type: ignore[arg-type]
+    except PolicyDocumentError:
+        click.echo(f"warning: {name} does not parse and is skipped", err=True)
+        return None
+
+
+def _principals(iam: Any) -> list[AnalysedPrincipal]:
+    users: list[dict[str, Any]] = []
+    roles: list[dict[str, Any]] = []
+    groups: dict[str, dict[str, Any]] = {}
+    managed: dict[str, NamedPolicy | None] = {}
+    for page in _pages(iam, "get_account_authorization_details"):
+        users.extend(page.get("UserDetailList", []))
+        roles.extend(page.get("RoleDetailList", []))
+        groups.update({g["GroupName"]: g for g in page.get("GroupDetailList", [])})
+        for policy in page.get("Policies", []):
+            default = next(
+                (v for v in policy.get("PolicyVersionList", []) if v.get("IsDefaultVersion")), None
+            )
+            if default is not None:
+                managed[policy["Arn"]] = _named(policy["Arn"], default["Document"])
+
+    def attached(entity: dict[str, Any], inline_key: str) -> list[NamedPolicy | None]:
+        found = [
+            _named(f"{entity['Arn']}/inline/{p['PolicyName']}", p["PolicyDocument"])
+            for p in entity.get(inline_key, [])
+        ]
+        found.extend(managed.get(a["PolicyArn"]) for a in entity.get("AttachedManagedPolicies", []))
+        return found
+
+    analysed: list[AnalysedPrincipal] = []
+    for kind, entity, inline_key in [
+        *(("user", u, "UserPolicyList") for u in users),
+        *(("role", r, "RolePolicyList") for r in roles),
+    ]:
+        policies = attached(entity, inline_key)
+        for group_name in entity.get("GroupList", []):
+            group = groups.get(group_name)
+            if group is not None:
+                policies.extend(attached(group, "GroupPolicyList"))
+        boundary_arn = (entity.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        arn = Arn.parse(entity["Arn"])
+        analysed.append(
+            AnalysedPrincipal(
+                arn=entity["Arn"],
+                kind=kind,  # type: ignore[arg-type]
+                name=entity["UserName" if kind == "user" else "RoleName"],
+                account=arn.account if arn is not None else "",
+                tags={t["Key"]: t["Value"] for t in entity.get("Tags", [])},
+                policies=tuple(p for p in policies if p is not None),
+                boundary=managed.get(boundary_arn) if boundary_arn else None,
+            )
+        )
+    return analysed
+
+
+def _secrets(sm: Any, tag_key: str) -> Iterator[AnalysedResource]:
+    for page in _pages(sm, "list_secrets"):
+        for secret in page.get("SecretList", []):
+            tags = {t["Key"]: t["Value"] for t in secret.get("Tags", [])}
+            tenant = tenant_of_secret_name(secret["Name"]) or _tag(tags, tag_key)
+            if tenant is None:
+                continue
+            policy_text = _calling(sm.get_resource_policy, SecretId=secret["ARN"]).get(
+                "ResourcePolicy"
+            )
+            yield AnalysedResource(
+                arn=secret["ARN"],
+                kind="secret",
+                tenant=tenant,
+                tags=tags,
+                name=secret["Name"],
+                policy=_named("resource policy", policy_text, "resource") if policy_text else None,
+            )
+
+
+def _keys(kms: Any, tag_key: str) -> Iterator[AnalysedResource]:
+    for page in _pages(kms, "list_keys"):
+        for key in page.get("Keys", []):
+            tags = {
+                t["TagKey"]: t["TagValue"]
+                for t in _calling(kms.list_resource_tags, KeyId=key["KeyId"]).get("Tags", [])
+            }
+            tenant = _tag(tags, tag_key)
+            if tenant is None:
+                continue
+            policy_text = _calling(kms.get_key_policy, KeyId=key["KeyId"], PolicyName="default")
+            yield AnalysedResource(
+                arn=key["KeyArn"],
+                kind="key",
+                tenant=tenant,
+                tags=tags,
+                policy=_named("key policy", policy_text["Policy"], "key"),
+            )
+
+
+def _tag(tags: dict[str, str], tag_key: str) -> str | None:
+    for key, value in tags.items():
+        if key.lower() == tag_key.lower():
+            return value
+    return None

@@ -1,0 +1,203 @@
+"""`strongroom policy simulate` and `strongroom policy check-isolation` against a real server."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import principals
+from tests.support.principals import ACCOUNT, allow, role, user
+from tests.support.server import (
+    ROOT_ACCESS_KEY_ID,
+    ROOT_SECRET_ACCESS_KEY,
+    RunningServer,
+    start_server,
+)
+
+pytestmark = pytest.mark.contract
+
+SECRETS = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:"
+
+
+@pytest.fixture
+def isolated(tmp_path: Path) -> Iterator[RunningServer]:
+    """A fresh server holding two tenants, each with its own correctly scoped role."""
+    running = start_server(tmp_path / "data")
+    try:
+        sm = running.client("secretsmanager")
+        kms = running.client("kms")
+        for tenant in ("cust-1", "cust-12"):
+            sm.create_secret(
+                Name=f"/customer/{tenant}/db",
+                SecretString="s",
+                Tags=principals.tags({"customer": tenant}),
+            )
+            kms.create_key(Tags=[{"TagKey": "customer", "TagValue": tenant}])
+            role(
+                running,
+                f"{tenant}-service",
+                policies={
+                    "secrets": allow(
+                        ["secretsmanager:GetSecretValue"], f"{SECRETS}/customer/{tenant}/*"
+                    )
+                },
+                role_tags={"customer": tenant},
+            )
+        user(running, "ops", policies={"admin": allow(["*"])})
+        yield running
+    finally:
+        running.stop()
+
+
+def _run(server: RunningServer, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "AWS_ACCESS_KEY_ID": ROOT_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": ROOT_SECRET_ACCESS_KEY,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "PATH": "/usr/bin:/bin",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "strongroom.cli", "policy", *args, "--endpoint", server.endpoint],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_isolation_passes_then_names_the_typo(
+    isolated: RunningServer, tmp_path: Path
+) -> None:
+    clean = _run(isolated, tmp_path, "check-isolation")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "2 tenants" in clean.stdout
+    assert f"arn:aws:iam::{ACCOUNT}:user/ops" in clean.stdout  # listed as administrator
+
+    isolated.client("iam").put_role_policy(
+        RoleName="cust-1-service",
+        PolicyName="typo",
+        PolicyDocument=json.dumps(
+            allow(["secretsmanager:GetSecretValue"], f"{SECRETS}/customer/cust-1*")
+        ),
+    )
+    found = _run(isolated, tmp_path, "check-isolation", "--json")
+    assert found.returncode == 1, found.stdout + found.stderr
+    report = json.loads(found.stdout)
+    findings = report["findings"]
+    assert findings
+    assert {f["tenant"] for f in findings} == {"cust-12"}
+    assert {f["principal"] for f in findings} == {f"arn:aws:iam::{ACCOUNT}:role/cust-1-service"}
+    assert all(f["blockedByTenantGuard"] for f in findings)
+    assert any(s["policy"].endswith("/inline/typo") for f in findings for s in f["statements"])
+
+
+def test_simulate_reports_each_action(isolated: RunningServer, tmp_path: Path) -> None:
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/cust-1-service"
+    allowed = _run(
+        isolated,
+        tmp_path,
+        "simulate",
+        "--principal",
+        role_arn,
+        "--action",
+        "secretsmanager:GetSecretValue",
+        "--resource",
+        f"{SECRETS}/customer/cust-1/db-AbCdEf",
+    )
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    assert allowed.stdout.startswith("allowed")
+    denied = _run(
+        isolated,
+        tmp_path,
+        "simulate",
+        "--principal",
+        role_arn,
+        "--action",
+        "secretsmanager:GetSecretValue",
+        "--action",
+        "secretsmanager:DeleteSecret",
+        "--resource",
+        f"{SECRETS}/customer/cust-12/db-AbCdEf",
+    )
+    assert denied.returncode == 1
+    assert denied.stdout.count("implicitDeny") == 2
+
+
+TENANT_COUNT = 1000
+
+
+def _provision(server: RunningServer, index: int) -> None:
+    tenant = f"cust-{index}"
+    sm, kms = server.client("secretsmanager"), server.client("kms")
+    sm.create_secret(
+        Name=f"/customer/{tenant}/db", SecretString="s", Tags=principals.tags({"customer": tenant})
+    )
+    kms.create_key(Tags=[{"TagKey": "customer", "TagValue": tenant}])
+    abac = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["secretsmanager:GetSecretValue", "kms:Decrypt"],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"aws:ResourceTag/customer": "${aws:PrincipalTag/customer}"}
+                },
+            }
+        ],
+    }
+    arn_form = allow(["secretsmanager:GetSecretValue"], f"{SECRETS}/customer/{tenant}/*")
+    role(
+        server,
+        f"{tenant}-service",
+        policies={"tenant": abac if index % 2 else arn_form},
+        role_tags={"customer": tenant},
+    )
+
+
+def test_check_isolation_on_a_thousand_tenants(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = start_server(tmp_path / "data")
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda i: _provision(server, i), range(TENANT_COUNT)))
+        clean = _run(server, tmp_path, "check-isolation")
+        assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
+        assert f"{TENANT_COUNT} tenants" in clean.stdout
+
+        planted = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Planted",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": f"{SECRETS}/customer/cust-500/*",
+                }
+            ],
+        }
+        server.client("iam").put_role_policy(
+            RoleName="cust-7-service",
+            PolicyName="vendor-access",
+            PolicyDocument=json.dumps(planted),
+        )
+        found = _run(server, tmp_path, "check-isolation")
+        assert found.returncode == 1
+        lines = [line for line in found.stdout.splitlines() if line.startswith("FINDING")]
+        assert lines, found.stdout[-2000:]
+        assert all("tenant cust-500:" in line for line in lines)
+        assert all(f"arn:aws:iam::{ACCOUNT}:role/cust-7-service" in line for line in lines)
+        assert all(
+            "role/cust-7-service/inline/vendor-access statement Planted" in line for line in lines
+        )
+    finally:
+        server.stop()
