@@ -82,6 +82,8 @@ from strongroom.storage.signing_key_repository import SqlSigningKeyStore
 log = logging.getLogger(__name__)
 
 DEV_ROOT_KEY_FILE = "root-key.DEVELOPMENT-ONLY"
+EMBEDDED_IDENTITY_CACHE_SECONDS = 30.0
+SHARED_IDENTITY_CACHE_SECONDS = 1.0
 
 
 @dataclass
@@ -156,8 +158,19 @@ def _assemble(
     keyring.open()
     identity_store = SqlIdentityStore(data_engine)
     identity_changes = IdentityChanges()
+    # Identity caches are dropped on every IAM write in this process. On embedded SQLite
+    # this process is the only writer, so entries may live long; on PostgreSQL other
+    # servers write too, and a change must be seen everywhere within a second.
+    identity_cache_seconds = (
+        EMBEDDED_IDENTITY_CACHE_SECONDS
+        if data_engine.dialect.name == "sqlite"
+        else SHARED_IDENTITY_CACHE_SECONDS
+    )
     identity_directory = IdentityDirectory(
-        identity_store, identity_changes, tenant_tag_key=settings.tenant_tag_key
+        identity_store,
+        identity_changes,
+        tenant_tag_key=settings.tenant_tag_key,
+        cache_seconds=identity_cache_seconds,
     )
     authorization_messages = AuthorizationMessages(keyring)
     # Every authorization also tells the call's audit journal what the call touched.
@@ -173,7 +186,7 @@ def _assemble(
     keys = KeyDirectory(key_store, keyring, service_clock, settings.account_id)
     key_access = KeyAccess(keys)
     key_usage = KeyUsageTracker(key_store, service_clock)
-    grant_book = GrantBook(key_store, keyring)
+    grant_book = GrantBook(key_store, keyring, cache_seconds=identity_cache_seconds)
     key_authorization = KeyAuthorization(
         app_authorizer, keys, grant_book, tenant_tag_key=settings.tenant_tag_key
     )
@@ -200,6 +213,7 @@ def _assemble(
         identity_store,
         identity_changes,
         tenant_tag_key=settings.tenant_tag_key,
+        cache_seconds=identity_cache_seconds,
     )
     root_arn = root_principal(partition_of(settings.region), settings.account_id, "").arn
     wanted = None

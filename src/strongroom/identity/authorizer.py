@@ -36,6 +36,11 @@ TENANT_GUARD_REASON = "because the tenant guard refuses access across tenants"
 _QUERY_SERVICES = ("iam:", "sts:")
 _PRINCIPAL_TYPES = {IAM_USER: "User", ASSUMED_ROLE: "AssumedRole"}
 DECISION_CACHE_SIZE = 65_536
+_RESOURCE_TAG_PREFIXES = ("aws:resourcetag/", "secretsmanager:resourcetag/")
+_PRINCIPAL_TAG_PREFIX = "aws:principaltag/"
+_CHEAP_KEYS = frozenset(
+    {"aws:principalarn", "aws:principalaccount", "aws:resourceaccount", "aws:requestedregion"}
+)
 
 
 class _AttachedPolicy(Protocol):
@@ -129,7 +134,6 @@ class PolicyAuthorizer:
             boundary_text = None if attached.boundary is None else attached.boundary.document
             if principal.session is not None and principal.session.has_session_policies:
                 session_texts = principal.session.policies
-        keys = self._condition_keys(ctx, request)
         referenced = _referenced_keys(identity_texts, boundary_text, session_texts, resource_text)
         # The decision is a pure function of the documents, the request and the values of
         # the condition keys the documents mention, so it is cached on exactly those.
@@ -144,13 +148,18 @@ class PolicyAuthorizer:
             boundary_text,
             session_texts,
             resource_text,
-            tuple(keys.get(k) for k in referenced),
+            self._referenced_values(ctx, request, referenced),
         )
         cached = self._decisions.get(cache_key)
         if cached is not None:
             return cached
         decision = self._evaluate_uncached(
-            ctx, request, keys, identity_texts, boundary_text, session_texts
+            ctx,
+            request,
+            self._condition_keys(ctx, request),
+            identity_texts,
+            boundary_text,
+            session_texts,
         )
         if len(self._decisions) >= DECISION_CACHE_SIZE:
             self._decisions.clear()  # bounded; refilled by the working set at once
@@ -266,6 +275,43 @@ class PolicyAuthorizer:
             keys[key.lower()] = (given,) if isinstance(given, str) else tuple(given)
         return keys
 
+    def _referenced_values(
+        self, ctx: CallContext, request: AccessRequest, referenced: tuple[str, ...]
+    ) -> tuple[tuple[str, ...] | None, ...]:
+        """The values of just the keys the documents mention: what ``_condition_keys`` would
+        give for them, without building every key (most policies mention none or two)."""
+        if not referenced:
+            return ()
+        if all(_is_cheap(name) for name in referenced):
+            return tuple(self._key_value(ctx, request, name) for name in referenced)
+        keys = self._condition_keys(ctx, request)
+        return tuple(keys.get(name) for name in referenced)
+
+    def _key_value(
+        self, ctx: CallContext, request: AccessRequest, name: str
+    ) -> tuple[str, ...] | None:
+        # The request's own keys win, as in _condition_keys (they are applied last).
+        for key, given in request.context.items():
+            if key.lower() == name:
+                return (given,) if isinstance(given, str) else tuple(given)
+        if name.startswith(_RESOURCE_TAG_PREFIXES):
+            if name.startswith("secretsmanager:") and not request.action.startswith(
+                "secretsmanager:"
+            ):
+                return None
+            return _tag_lookup(request.resource_tags, name.split("/", 1)[1])
+        if name.startswith(_PRINCIPAL_TAG_PREFIX):
+            return _tag_lookup(ctx.principal.tags, name[len(_PRINCIPAL_TAG_PREFIX) :])
+        if not name.startswith("aws:"):
+            return None  # service keys come only from the request (and tags, above)
+        if name == "aws:principalarn":
+            return (ctx.principal.identity_arn or ctx.principal.arn,)
+        if name in ("aws:principalaccount", "aws:resourceaccount"):
+            return (ctx.account_id,)
+        if name == "aws:requestedregion":
+            return (ctx.region,)
+        return self._condition_keys(ctx, request).get(name)
+
     def _now_texts(self) -> tuple[str, str]:
         """aws:CurrentTime and aws:EpochTime, formatted once per second."""
         second = int(self._clock.now().timestamp())
@@ -309,6 +355,24 @@ def _resource_policy(policy: ResourcePolicy | None) -> NamedPolicy | None:
         return None
     name = {"key": "key policy", "trust": "trust policy"}.get(policy.kind, "resource policy")
     return _named(name, policy.document, policy.kind)
+
+
+def _is_cheap(name: str) -> bool:
+    """A key ``_key_value`` finds without building the whole context."""
+    return (
+        name in _CHEAP_KEYS
+        or name.startswith((*_RESOURCE_TAG_PREFIXES, _PRINCIPAL_TAG_PREFIX))
+        or (":" in name and not name.startswith("aws:"))
+    )
+
+
+def _tag_lookup(tags: Mapping[str, str], key: str) -> tuple[str, ...] | None:
+    # _condition_keys lower-cases tag keys, the last of two spellings winning.
+    found: tuple[str, ...] | None = None
+    for tag, value in tags.items():
+        if tag.lower() == key:
+            found = (value,)
+    return found
 
 
 @lru_cache(maxsize=8192)

@@ -16,7 +16,7 @@ from typing import Protocol
 from strongroom.clock import Clock
 from strongroom.context import ASSUMED_ROLE, IAM_USER, ROOT, Principal, SessionInfo
 from strongroom.errors import ExpiredTokenException
-from strongroom.identity.changes import BriefCache, IdentityChanges
+from strongroom.identity.changes import CACHE_SECONDS, BriefCache, IdentityChanges
 from strongroom.identity.ports import IdentityStore, SessionRecord
 from strongroom.kms.keyring import KeyRing
 
@@ -105,6 +105,8 @@ class CredentialDirectory:
         identities: IdentityStore | None = None,
         changes: IdentityChanges | None = None,
         tenant_tag_key: str = "customer",
+        *,
+        cache_seconds: float = CACHE_SECONDS,
     ) -> None:
         self._store = store
         self._keyring = keyring
@@ -112,7 +114,7 @@ class CredentialDirectory:
         self._identities = identities
         self._changes = changes or IdentityChanges()
         self._tenant_tag_key = tenant_tag_key
-        self._cache: BriefCache[str, _Resolved | None] = BriefCache(self._changes)
+        self._cache: BriefCache[str, _Resolved | None] = BriefCache(self._changes, cache_seconds)
         self._last_recorded: dict[str, float] = {}
 
     def _resolve(self, access_key_id: str) -> _Resolved | None:

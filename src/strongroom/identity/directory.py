@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from strongroom.context import ROOT, Principal
-from strongroom.identity.changes import BriefCache, IdentityChanges
+from strongroom.identity.changes import CACHE_SECONDS, BriefCache, IdentityChanges
 from strongroom.identity.iam_common import tag_value
 from strongroom.identity.ports import EntityKind, IdentityStore, IdentityTransaction
 
@@ -71,15 +71,20 @@ def entity_policies(
 
 
 class IdentityDirectory:
-    """Reads the policies of principals, cached ≤ 1 s and dropped on every IAM write."""
+    """Reads the policies of principals, cached briefly and dropped on every IAM write."""
 
     def __init__(
-        self, store: IdentityStore, changes: IdentityChanges, tenant_tag_key: str = "customer"
+        self,
+        store: IdentityStore,
+        changes: IdentityChanges,
+        tenant_tag_key: str = "customer",
+        *,
+        cache_seconds: float = CACHE_SECONDS,
     ) -> None:
         self._store = store
         self._changes = changes
         self._tenant_tag_key = tenant_tag_key
-        self._cache: BriefCache[str, PrincipalPolicies] = BriefCache(changes)
+        self._cache: BriefCache[str, PrincipalPolicies] = BriefCache(changes, cache_seconds)
 
     def policies_for(self, principal: Principal) -> PrincipalPolicies:
         if principal.kind == ROOT:

@@ -92,9 +92,14 @@ def grant_allows(grant: GrantRecord, operation: str, context: Mapping[str, str])
 class GrantBook:
     """Grants as authorization sees them: the caller's grants on a key, and grant tokens."""
 
-    def __init__(self, store: KeyDirectoryStore, keyring: KeyRing) -> None:
+    def __init__(
+        self, store: KeyDirectoryStore, keyring: KeyRing, *, cache_seconds: float = CACHE_SECONDS
+    ) -> None:
         self._store = store
         self._keyring = keyring
+        # Grant changes made in this process drop entries at once (``forget``); the
+        # lifetime bounds how long another server's change can go unseen.
+        self._cache_seconds = cache_seconds
         self._cache: dict[tuple[str, tuple[str, ...]], tuple[list[GrantRecord], float]] = {}
 
     # -- tokens -------------------------------------------------------------------------
@@ -140,7 +145,7 @@ class GrantBook:
             grants = self._store.grants_for(key_id, grantees)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
-            self._cache[slot] = (grants, now + CACHE_SECONDS)
+            self._cache[slot] = (grants, now + self._cache_seconds)
         from_tokens = [
             g
             for g in self.granted_by_tokens(tokens)

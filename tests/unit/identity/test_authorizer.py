@@ -285,3 +285,28 @@ def test_denials_speak_aws_and_carry_an_encoded_message(
 def test_foreign_encoded_messages_are_refused(messages: AuthorizationMessages, text: str) -> None:
     with pytest.raises(InvalidAuthorizationMessageException):
         messages.decode(text)
+
+
+def test_the_lazy_key_lookup_agrees_with_the_full_context(authorizer: PolicyAuthorizer) -> None:
+    """The decision cache reads only the keys a policy mentions; each must be exactly what
+    the full condition context holds, or a cached decision could differ from a fresh one."""
+    session = _session("fetcher", {"Customer": "cust-1", "team": "a"})
+    requests = [
+        _get(resource_tags={"customer": "cust-1", "Env": "prod"}),
+        AccessRequest(
+            "kms:Decrypt",
+            KEY,
+            context={
+                "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com",
+                "aws:SourceIp": "x",
+            },
+            resource_tags={"customer": "cust-2"},
+        ),
+        AccessRequest("iam:CreateUser", "*", context={"aws:TagKeys": ("a", "b")}),
+    ]
+    for principal in (ROOT, _user("alice", {"customer": "cust-9"}), session):
+        for request in requests:
+            full = authorizer._condition_keys(_ctx(principal), request)
+            names = [*full, "aws:principaltag/missing", "kms:encryptioncontextkeys", "x:y"]
+            for name in names:
+                assert authorizer._key_value(_ctx(principal), request, name) == full.get(name), name
