@@ -11,10 +11,10 @@ from strongroom.settings import DEFAULT_REGION
 
 
 def _client(endpoint: str, region: str) -> Any:
-    import boto3  # only these commands need it
+    import botocore.session  # a runtime dependency; boto3 is only a test dependency
     from botocore.config import Config
 
-    return boto3.client(
+    return botocore.session.get_session().create_client(
         "kms",
         endpoint_url=endpoint,
         region_name=region,

@@ -245,16 +245,7 @@ class StrongroomApp:
             raise InvalidSignatureException(
                 f"Credential should be scoped to correct service: '{operation.service}'. "
             )
-        client = scope.get("client") or ("", 0)
-        ctx = CallContext(
-            principal=principal,
-            account_id=self._settings.account_id,
-            region=Region(verified.region),
-            partition=Partition(partition),
-            request_id=request_id,
-            source_ip=str(client[0]),
-            user_agent=user_agent,
-        )
+        ctx = self._call_context(scope, principal, verified.region, request_id, user_agent)
         if call is not None and self._audit is not None:
             self._audit.authenticated(call, ctx, operation.service, operation.name)
         if operation.point_read and self._settings.inline_point_reads:
@@ -268,6 +259,20 @@ class StrongroomApp:
                 self._executor, contextvars.copy_context().run, operation.handler, ctx, body
             )
         return 200, _headers(request_id, response), response
+
+    def _call_context(
+        self, scope: Scope, principal: Principal, region: str, request_id: str, user_agent: str
+    ) -> CallContext:
+        client = scope.get("client") or ("", 0)
+        return CallContext(
+            principal=principal,
+            account_id=self._settings.account_id,
+            region=Region(region),
+            partition=Partition(partition_of(region)),
+            request_id=request_id,
+            source_ip=str(client[0]),
+            user_agent=user_agent,
+        )
 
     async def _answer_query(
         self, scope: Scope, receive: Receive, send: Send, request_id: str, default: QueryService
@@ -360,16 +365,7 @@ class StrongroomApp:
         if call is not None and self._audit is not None:
             # From here on the call is the principal's, whatever happens.
             self._audit.identified(call, principal, verified.region)
-        client = scope.get("client") or ("", 0)
-        ctx = CallContext(
-            principal=principal,
-            account_id=self._settings.account_id,
-            region=Region(verified.region),
-            partition=Partition(partition),
-            request_id=request_id,
-            source_ip=str(client[0]),
-            user_agent=user_agent,
-        )
+        ctx = self._call_context(scope, principal, verified.region, request_id, user_agent)
         if call is not None and self._audit is not None:
             self._audit.authenticated(call, ctx, service.signing_name, _action(body))
         loop = asyncio.get_running_loop()
