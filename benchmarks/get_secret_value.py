@@ -770,18 +770,34 @@ def run(args: argparse.Namespace) -> int:
         "server_log_errors": log_errors,
         "profile": profile,
     }
-    args.out.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nresults: {args.out}")
+    return write_results(
+        args.out,
+        document,
+        log_errors,
+        socket_errors,
+        [f"{c.server} c={c.concurrency} round {c.round}: {c.errors}" for c in failed],
+    )
+
+
+def write_results(
+    out: Path,
+    document: dict[str, Any],
+    log_errors: dict[str, list[str]],
+    socket_errors: int,
+    failures: list[str],
+) -> int:
+    """Write the results file, report server log errors, socket errors and failed cells;
+    the exit status: 1 if any cell failed, else 0. Shared by every benchmark here."""
+    out.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nresults: {out}")
     for name, lines in log_errors.items():
         if lines:
             print(f"{name} logged {len(lines)} error line(s), first: {lines[0][:200]}")
     if socket_errors:
         print(f"note: wrk counted {socket_errors} socket errors (connect/read/write) in total")
-    if failed:
-        for cell in failed:
-            print(f"ERROR: {cell.server} c={cell.concurrency} round {cell.round}: {cell.errors}")
-        return 1
-    return 0
+    for failure in failures:
+        print(f"ERROR: {failure}")
+    return 1 if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

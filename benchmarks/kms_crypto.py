@@ -475,21 +475,17 @@ def run(args: argparse.Namespace) -> int:
         "cells": [c.as_json() for c in cells],
         "server_log_errors": log_errors,
     }
-    args.out.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nresults: {args.out}")
-    for name, lines in log_errors.items():
-        if lines:
-            print(f"{name} logged {len(lines)} error line(s), first: {lines[0][:200]}")
-    if socket_errors:
-        print(f"note: wrk counted {socket_errors} socket errors (connect/read/write) in total")
-    if failed:
-        for c in failed:
-            print(
-                f"ERROR: {c.cell.server} {c.workload} c={c.cell.concurrency} "
-                f"round {c.cell.round}: {c.cell.errors}"
-            )
-        return 1
-    return 0
+    return gsv.write_results(
+        args.out,
+        document,
+        log_errors,
+        socket_errors,
+        [
+            f"{c.cell.server} {c.workload} c={c.cell.concurrency} "
+            f"round {c.cell.round}: {c.cell.errors}"
+            for c in failed
+        ],
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -856,18 +856,13 @@ def run(args: argparse.Namespace) -> int:
         "server_log_errors": log_errors,
         "profiles": profiles,
     }
-    args.out.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nresults: {args.out}")
-    for name, lines in log_errors.items():
-        if lines:
-            print(f"server {name} logged {len(lines)} error line(s), first: {lines[0][:200]}")
-    if socket_errors:
-        print(f"note: wrk counted {socket_errors} socket errors (connect/read/write) in total")
-    if failed:
-        for cell in failed:
-            print(f"ERROR: {cell.server} c={cell.concurrency} round {cell.round}: {cell.errors}")
-        return 1
-    return 0
+    return gsv.write_results(
+        args.out,
+        document,
+        {f"server {name}": lines for name, lines in log_errors.items()},
+        socket_errors,
+        [f"{c.server} c={c.concurrency} round {c.round}: {c.errors}" for c in failed],
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

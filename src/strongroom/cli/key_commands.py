@@ -7,32 +7,13 @@ from typing import Any
 
 import click
 
+from strongroom.cli.service_calls import client, service_errors
 from strongroom.settings import DEFAULT_REGION
 
 
-def _client(endpoint: str, region: str) -> Any:
-    import botocore.session  # a runtime dependency; boto3 is only a test dependency
-    from botocore.config import Config
-
-    return botocore.session.get_session().create_client(
-        "kms",
-        endpoint_url=endpoint,
-        region_name=region,
-        config=Config(retries={"mode": "standard"}),
-    )
-
-
 def _call(endpoint: str, region: str, operation: str, **parameters: Any) -> dict[str, Any]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    client = _client(endpoint, region)
-    try:
-        response: dict[str, Any] = getattr(client, operation)(**parameters)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise click.ClickException(f"{error.get('Code')}: {error.get('Message')}") from exc
-    except BotoCoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with service_errors():
+        response: dict[str, Any] = getattr(client("kms", endpoint, region), operation)(**parameters)
     response.pop("ResponseMetadata", None)
     return response
 

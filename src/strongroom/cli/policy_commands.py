@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from strongroom.cli.service_calls import client, service_errors
 from strongroom.ids import Arn, tenant_of_secret_name
 from strongroom.policy import NamedPolicy, PolicyDocumentError, parse_policy
 from strongroom.policy.isolation import (
@@ -24,41 +25,15 @@ from strongroom.settings import DEFAULT_REGION
 DEFAULT_TENANT_TAG_KEY = "customer"
 
 
-def _client(service: str, endpoint: str, region: str) -> Any:
-    import botocore.session
-    from botocore.config import Config
-
-    return botocore.session.get_session().create_client(
-        service,
-        endpoint_url=endpoint,
-        region_name=region,
-        config=Config(retries={"mode": "standard"}),
-    )
-
-
 def _calling(function: Any, **parameters: Any) -> dict[str, Any]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
+    with service_errors():
         response: dict[str, Any] = function(**parameters)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise click.ClickException(f"{error.get('Code')}: {error.get('Message')}") from exc
-    except BotoCoreError as exc:
-        raise click.ClickException(str(exc)) from exc
     return response
 
 
-def _pages(client: Any, operation: str, **parameters: Any) -> Iterator[dict[str, Any]]:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    try:
-        yield from client.get_paginator(operation).paginate(**parameters)
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise click.ClickException(f"{error.get('Code')}: {error.get('Message')}") from exc
-    except BotoCoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+def _pages(api: Any, operation: str, **parameters: Any) -> Iterator[dict[str, Any]]:
+    with service_errors():
+        yield from api.get_paginator(operation).paginate(**parameters)
 
 
 _endpoint = click.option(
@@ -106,7 +81,7 @@ def simulate(
                 "ContextKeyType": "stringList",
             }
         )
-    iam = _client("iam", endpoint, region)
+    iam = client("iam", endpoint, region)
     results = _calling(
         iam.simulate_principal_policy,
         PolicySourceArn=principal_arn,
@@ -147,11 +122,11 @@ def check_isolation(
 ) -> None:
     """Report every principal, other than a tenant's own and the administrators, whose
     policies let it read a tenant's secrets or use its keys. Exits 1 if it finds one."""
-    principals = _principals(_client("iam", endpoint, region))
-    account = _account(_client("sts", endpoint, region))
+    principals = _principals(client("iam", endpoint, region))
+    account = _account(client("sts", endpoint, region))
     resources = [
-        *_secrets(_client("secretsmanager", endpoint, region), tenant_tag_key),
-        *_keys(_client("kms", endpoint, region), tenant_tag_key),
+        *_secrets(client("secretsmanager", endpoint, region), tenant_tag_key),
+        *_keys(client("kms", endpoint, region), tenant_tag_key),
     ]
     tenants = sorted({r.tenant for r in resources})
     first = Arn.parse(principals[0].arn) if principals else None

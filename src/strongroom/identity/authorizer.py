@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
@@ -125,11 +125,13 @@ class PolicyAuthorizer:
         principal = ctx.principal
         policy = request.resource_policy
         resource_text = None if policy is None else (policy.document, policy.kind, policy.required)
+        identity_names: tuple[str, ...] = ()
         identity_texts: tuple[str, ...] = ()
         boundary_text: str | None = None
         session_texts: tuple[str, ...] | None = None
         if not principal.is_root:
             attached = self._policies.policies_for(principal)
+            identity_names = tuple(p.name for p in attached.identity)
             identity_texts = tuple(p.document for p in attached.identity)
             boundary_text = None if attached.boundary is None else attached.boundary.document
             if principal.session is not None and principal.session.has_session_policies:
@@ -157,7 +159,7 @@ class PolicyAuthorizer:
             ctx,
             request,
             self._condition_keys(ctx, request),
-            identity_texts,
+            zip(identity_names, identity_texts, strict=True),
             boundary_text,
             session_texts,
         )
@@ -171,7 +173,7 @@ class PolicyAuthorizer:
         ctx: CallContext,
         request: AccessRequest,
         keys: dict[str, tuple[str, ...]],
-        identity_texts: tuple[str, ...],
+        identity_policies: Iterable[tuple[str, str]],
         boundary_text: str | None,
         session_texts: tuple[str, ...] | None,
     ) -> Decision:
@@ -190,17 +192,7 @@ class PolicyAuthorizer:
                 resource=resource,
                 resource_required=_required(request.resource_policy),
             )
-        identity = [
-            _named(f"identity policy {i + 1}", text, "identity")
-            for i, text in enumerate(identity_texts)
-        ]
-        attached = self._policies.policies_for(ctx.principal)
-        names = [p.name for p in attached.identity]
-        if len(names) == len(identity):  # cite the policies by their names
-            identity = [
-                None if p is None else NamedPolicy(name=name, document=p.document)
-                for name, p in zip(names, identity, strict=True)
-            ]
+        identity = [_named(name, text, "identity") for name, text in identity_policies]
         boundary = (
             None
             if boundary_text is None

@@ -245,7 +245,9 @@ class StrongroomApp:
             raise InvalidSignatureException(
                 f"Credential should be scoped to correct service: '{operation.service}'. "
             )
-        ctx = self._call_context(scope, principal, verified.region, request_id, user_agent)
+        ctx = self._call_context(
+            scope, principal, verified.region, partition, request_id, user_agent
+        )
         if call is not None and self._audit is not None:
             self._audit.authenticated(call, ctx, operation.service, operation.name)
         if operation.point_read and self._settings.inline_point_reads:
@@ -261,14 +263,20 @@ class StrongroomApp:
         return 200, _headers(request_id, response), response
 
     def _call_context(
-        self, scope: Scope, principal: Principal, region: str, request_id: str, user_agent: str
+        self,
+        scope: Scope,
+        principal: Principal,
+        region: str,
+        partition: str,
+        request_id: str,
+        user_agent: str,
     ) -> CallContext:
         client = scope.get("client") or ("", 0)
         return CallContext(
             principal=principal,
             account_id=self._settings.account_id,
             region=Region(region),
-            partition=Partition(partition_of(region)),
+            partition=Partition(partition),
             request_id=request_id,
             source_ip=str(client[0]),
             user_agent=user_agent,
@@ -365,7 +373,9 @@ class StrongroomApp:
         if call is not None and self._audit is not None:
             # From here on the call is the principal's, whatever happens.
             self._audit.identified(call, principal, verified.region)
-        ctx = self._call_context(scope, principal, verified.region, request_id, user_agent)
+        ctx = self._call_context(
+            scope, principal, verified.region, partition, request_id, user_agent
+        )
         if call is not None and self._audit is not None:
             self._audit.authenticated(call, ctx, service.signing_name, _action(body))
         loop = asyncio.get_running_loop()
