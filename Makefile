@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit install clean bench bench-secrets bench-kms bench-tenants bench-audit
+.PHONY: serve test lint typecheck unit install clean bench bench-secrets bench-kms bench-tenants bench-audit bench-noisy
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ bench-tenants: $(STAMP)
 ## LookupEvents by ResourceName over 1,000,000 stored events (~5 min; target p50 < 0.1 s).
 bench-audit: $(STAMP)
 	$(BIN)/python benchmarks/lookup_events.py
+
+## Noisy neighbour: a tenant at 10x its rate beside one under it (~2 min; target p99 <= 2x).
+bench-noisy: $(STAMP)
+	$(BIN)/python benchmarks/noisy_neighbour.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info

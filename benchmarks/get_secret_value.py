@@ -147,7 +147,8 @@ def stop(server: Server) -> None:
             server.process.wait()
 
 
-def start_strongroom(data_dir: Path, log_path: Path) -> Server:
+def start_strongroom(data_dir: Path, log_path: Path, *extra: str) -> Server:
+    """A dev server on a fresh data dir; ``extra`` are more ``strongroom server`` options."""
     port = free_port()
     executable = Path(sys.executable).with_name("strongroom")
     if not executable.exists():
@@ -164,6 +165,7 @@ def start_strongroom(data_dir: Path, log_path: Path) -> Server:
         ACCESS_KEY_ID,
         "--root-secret-access-key",
         SECRET_ACCESS_KEY,
+        *extra,
     ]
     server = start_process(STRONGROOM, argv, log_path, f"http://127.0.0.1:{port}")
     wait_ready(server, "/healthz", 200)

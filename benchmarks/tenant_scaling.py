@@ -1,4 +1,5 @@
-"""GetSecretValue with policies enforced, 10 vs 10,000 tenants, vs root-only: wrk, one run."""
+"""Tenants onboarded with CreateTenant (dedicated keys), 10 vs 10,000: onboarding time per
+tenant at the end vs the start, and GetSecretValue with policies enforced vs root-only: wrk."""
 
 from __future__ import annotations
 
@@ -46,6 +47,7 @@ DEPLOYER = "deployer"
 
 TARGET_CONC = gsv.THROUGHPUT_CONC  # 16: throughput targets are read at c=16, as in the foundation
 SCALING_TARGET = 0.9  # role req/s with many tenants / role req/s with few tenants
+ONBOARDING_TARGET = 1.5  # seconds per tenant, last tenth of CreateTenant calls / first tenth
 ENFORCED_TARGET = 0.8  # role req/s with many tenants / root-only req/s (same tree; foundation)
 # The foundation: the last commit of the Secrets Manager / KMS foundation, before identity
 # (docs/performance.md's root-only GetSecretValue figures were measured on it).
@@ -81,7 +83,8 @@ def tenant_id(number: int) -> str:
 
 
 def role_name(tenant: str) -> str:
-    return f"{tenant}-service"
+    """The role CreateTenant makes (path /tenants/)."""
+    return f"tenants/tenant-{tenant}"
 
 
 def secret_name(tenant: str) -> str:
@@ -135,6 +138,7 @@ class Population:
     seconds: float
     roles_listed: int
     secrets_listed: int
+    onboarding: dict[str, float]
 
 
 def root_client(server: gsv.Server, service: str, pool: int = 10) -> Any:
@@ -155,37 +159,53 @@ def listed(client: Any, operation: str, key: str, page_size: int) -> int:
     return sum(len(page[key]) for page in pages)
 
 
+def admin_client(server: gsv.Server, pool: int) -> Any:
+    """The Strongroom admin API (its model ships with the package)."""
+    from strongroom.client.service_model import register
+
+    session = boto3.Session(
+        aws_access_key_id=gsv.ACCESS_KEY_ID,
+        aws_secret_access_key=gsv.SECRET_ACCESS_KEY,
+        region_name=REGION,
+    )
+    register(session)
+    return session.client(
+        "strongroom",
+        endpoint_url=server.endpoint,
+        config=Config(retries={"max_attempts": 1}, max_pool_connections=pool),
+    )
+
+
 def provision(server: gsv.Server, tenants: int, threads: int) -> Population:
-    """Per tenant: a tagged role with the article's policy, and its tagged secret; one deployer."""
+    """Per tenant: CreateTenant (its role with the ARN-wildcard isolation policy, a dedicated
+    KMS key and alias, in one transaction), then its secret (tagged and put under the
+    tenant's key by the server); one deployer. The CreateTenant calls are timed in order."""
     iam = root_client(server, "iam", threads)
     sm = root_client(server, "secretsmanager", threads)
+    admin = admin_client(server, threads)
     values = {secret_name(tenant_id(n)): secret_value(tenant_id(n)) for n in range(1, tenants + 1)}
-    tag = {"Key": TENANT_TAG}
-    trust = json.dumps(TRUST_ACCOUNT)
     started = time.monotonic()
 
-    def one(number: int) -> None:
-        tenant = tenant_id(number)
-        iam.create_role(
-            RoleName=role_name(tenant),
-            AssumeRolePolicyDocument=trust,
-            MaxSessionDuration=SESSION_SECONDS,
-            Tags=[{**tag, "Value": tenant}],
-        )
-        iam.put_role_policy(
-            RoleName=role_name(tenant),
-            PolicyName="tenant-secrets",
-            PolicyDocument=json.dumps(tenant_policy(tenant)),
-        )
-        name = secret_name(tenant)
-        sm.create_secret(Name=name, SecretString=values[name], Tags=[{**tag, "Value": tenant}])
+    def onboard(number: int) -> float:
+        admin.create_tenant(TenantId=tenant_id(number), KeyMode="DEDICATED")
+        return time.monotonic()
 
     step = max(1, tenants // 10)
+    finished: list[float] = []
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for done, _ in enumerate(pool.map(one, range(1, tenants + 1)), start=1):
+        for done, at in enumerate(pool.map(onboard, range(1, tenants + 1)), start=1):
+            finished.append(at)
             if done % step == 0 and tenants >= 1000:
-                rate = done / (time.monotonic() - started)
+                rate = done / (at - started)
                 print(f"  {server.name}: {done:,}/{tenants:,} tenants ({rate:,.0f}/s)", flush=True)
+    onboarding = onboarding_drift(started, finished)
+
+    def store_secret(number: int) -> None:
+        name = secret_name(tenant_id(number))
+        sm.create_secret(Name=name, SecretString=values[name])
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(store_secret, range(1, tenants + 1)))
 
     iam.create_user(UserName=DEPLOYER)
     iam.put_user_policy(
@@ -210,7 +230,22 @@ def provision(server: gsv.Server, tenants: int, threads: int) -> Population:
         seconds=seconds,
         roles_listed=roles,
         secrets_listed=listed_secrets,
+        onboarding=onboarding,
     )
+
+
+def onboarding_drift(started: float, finished: Sequence[float]) -> dict[str, float]:
+    """Seconds per tenant over the first and the last tenth of the CreateTenant calls (by
+    completion), and their ratio: creating tenants must not slow down as they accumulate."""
+    tenth = max(1, len(finished) // 10)
+    first = (finished[tenth - 1] - started) / tenth
+    last = (finished[-1] - finished[-tenth - 1]) / tenth if len(finished) > tenth else first
+    return {
+        "tenants_per_tenth": tenth,
+        "first_ms_per_tenant": first * 1000,
+        "last_ms_per_tenant": last * 1000,
+        "ratio": last / first,
+    }
 
 
 def assume_sessions(population: Population, numbers: Sequence[int]) -> list[Credentials]:
@@ -593,6 +628,19 @@ def evaluate_targets(
     return verdicts
 
 
+def onboarding_verdict(large: Population) -> dict[str, Any]:
+    """Per-tenant CreateTenant time over the last tenth / the first tenth (one run)."""
+    drift = large.onboarding
+    met = drift["ratio"] <= ONBOARDING_TARGET
+    print(
+        f"onboarding {large.tenants:,} tenants: {drift['last_ms_per_tenant']:.2f} ms/tenant over "
+        f"the last tenth / {drift['first_ms_per_tenant']:.2f} over the first = "
+        f"{drift['ratio']:.3f} (target <= {ONBOARDING_TARGET:g})"
+    )
+    print(f"TARGET {'MET' if met else 'MISSED'}: onboarding time per tenant, end vs start")
+    return {**drift, "target": f"<= {ONBOARDING_TARGET:g}", "met": met}
+
+
 # --- optional profile ---------------------------------------------------------------------------
 
 
@@ -724,7 +772,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         for label in ("A", "B"):
             servers.append(
-                gsv.start_strongroom(work_dir / f"data-{label}", work_dir / f"server-{label}.log")
+                # Throughput, not quotas, is measured: tenants get the unlimited tier.
+                gsv.start_strongroom(
+                    work_dir / f"data-{label}",
+                    work_dir / f"server-{label}.log",
+                    "--default-tenant-tier",
+                    "unlimited",
+                )
             )
         server_a, server_b = (replace(s, name=n) for s, n in zip(servers, "AB", strict=True))
         foundation: gsv.Server | None = None
@@ -738,9 +792,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"provisioning {tenants:,} tenants on server {server.name} ...", flush=True)
             population = provision(server, tenants, args.threads)
             print(
-                f"  server {server.name}: {tenants:,} roles + inline policies + secrets in "
+                f"  server {server.name}: {tenants:,} tenants (CreateTenant) + secrets in "
                 f"{population.seconds:.0f} s; listed {population.roles_listed:,} roles, "
-                f"{population.secrets_listed:,} secrets",
+                f"{population.secrets_listed:,} secrets; CreateTenant "
+                f"{population.onboarding['first_ms_per_tenant']:.2f} ms/tenant over the first "
+                f"tenth, {population.onboarding['last_ms_per_tenant']:.2f} over the last",
                 flush=True,
             )
             populations.append(population)
@@ -800,6 +856,7 @@ def run(args: argparse.Namespace) -> int:
                 "rss_mib": round(rss_mib(population.server.process.pid), 1),
                 "data_dir_mib": round(dir_mib(work_dir / f"data-{label}"), 1),
                 "provisioning_s": round(population.seconds, 1),
+                "onboarding": population.onboarding,
             }
             for label, population in (("A", small), ("B", large))
         }
@@ -825,6 +882,7 @@ def run(args: argparse.Namespace) -> int:
     )
     print_table(table, names)
     verdicts = evaluate_targets(table, cells, names)
+    verdicts["onboarding"] = onboarding_verdict(large)
     for label, row in footprint.items():
         print(
             f"server {label}: {row['tenants']:,} tenants, RSS {row['rss_mib']:.0f} MiB, "
@@ -835,7 +893,8 @@ def run(args: argparse.Namespace) -> int:
     socket_errors = sum(c.errors["connect"] + c.errors["read"] + c.errors["write"] for c in cells)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     document = {
-        "benchmark": "GetSecretValue with IAM policies enforced, 10 vs 10,000 tenants, vs root",
+        "benchmark": "CreateTenant drift; GetSecretValue with policies enforced, 10 vs 10,000 "
+        "tenants, vs root",
         "command": " ".join([gsv.display_path(Path(sys.executable)), *sys.argv]),
         "settings": {
             "rounds": args.rounds,

@@ -49,6 +49,12 @@ class AccessRequest:
     tag_keys_written: frozenset[str] = frozenset()
     # KMS: a grant on the key allows this call (grants are checked by the KMS layer).
     allowed_by_grant: bool = False
+    # The secret's name when it lives in the shared namespace (``/shared/…``): it belongs to
+    # no tenant, and a tenant-bound caller reaches it only through a share (TenantGate).
+    shared_resource_name: str | None = None
+    # The request changes what the tenant guard lets through (shares): a tenant-bound
+    # caller may never, or it could open the guard for itself.
+    changes_sharing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,21 @@ class AccessDecision:
     explicit_deny: bool = False
     # Refused by the tenant guard (whatever the policies said).
     tenant_guard: bool = False
+
+
+class TenantGate(Protocol):
+    """What the tenant guard learns from tenancy: whether a tenant may act at all, and
+    whether a share opens a shared secret to it. Consulted on every call of a tenant-bound
+    caller, before any policy or cached decision, so both answers are cheap lookups."""
+
+    def inactive_status(self, tenant: str) -> str | None:
+        """The tenant's status if it may not act ("SUSPENDED", "OFFBOARDING", "SHREDDED");
+        None for an active tenant, or for a tenant id with no tenant object."""
+        ...
+
+    def opens(self, tenant: str, shared_name: str, action: str) -> bool:
+        """Does a share name ``tenant`` and cover the shared secret and the action?"""
+        ...
 
 
 class Authorizer(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -58,12 +59,13 @@ from strongroom.secretsmanager.service import SecretsManagerService
 from strongroom.server.app import REQUIRED_SIGNED_HEADERS, EdgeSettings, StrongroomApp
 from strongroom.server.call_audit import CallAudit
 from strongroom.server.dispatch import (
+    DevTools,
     Dispatcher,
     register_cloudtrail,
-    register_dev_tools,
     register_kms,
     register_query_service,
     register_secrets_manager,
+    register_strongroom,
 )
 from strongroom.server.metrics import Metrics, outcome_of
 from strongroom.server.sigv4 import SigV4Verifier
@@ -73,17 +75,39 @@ from strongroom.storage.access_key_repository import SqlAccessKeyStore
 from strongroom.storage.audit_commit_hook import AuditCommitHook
 from strongroom.storage.audit_lookup_repository import SqlAuditLookup
 from strongroom.storage.audit_repository import SqlAuditStore
+from strongroom.storage.certificate_repository import SqlCertificateStore
 from strongroom.storage.identity_repository import SqlIdentityStore
+from strongroom.storage.instance_repository import HEARTBEAT_SECONDS, SqlServerInstances
 from strongroom.storage.key_directory_repository import SqlKeyDirectoryStore
 from strongroom.storage.keystore_repository import SqlKeyMaterialStore
 from strongroom.storage.secret_repository import SqlSecretStore
+from strongroom.storage.share_repository import SqlShareStore
 from strongroom.storage.signing_key_repository import SqlSigningKeyStore
+from strongroom.storage.tenant_repository import SqlTenantSessions, SqlTenantStore
+from strongroom.storage.usage_repository import SqlUsageStore
+from strongroom.tenancy.administration import (
+    TenancyServices,
+    TenancySettings,
+    TenantAdministration,
+    TenantKeyLookup,
+)
+from strongroom.tenancy.certificate_service import DestructionCertificates
+from strongroom.tenancy.metering import Metering
+from strongroom.tenancy.offboarding import KmsShredder, Offboarding
+from strongroom.tenancy.quotas import CountLimits, RateLimiter, TierQuotaSource
+from strongroom.tenancy.share_book import ShareBook
+from strongroom.tenancy.sharing import SecretSharing
+from strongroom.tenancy.tenant_gate import BlockedTenants, TenancyGate
+from strongroom.tenancy.tenant_quotas import StoredTenantQuotas
+from strongroom.tenancy.tenants import TenantIdRule
 
 log = logging.getLogger(__name__)
 
 DEV_ROOT_KEY_FILE = "root-key.DEVELOPMENT-ONLY"
 EMBEDDED_IDENTITY_CACHE_SECONDS = 30.0
 SHARED_IDENTITY_CACHE_SECONDS = 1.0
+# Calls are counted from the audit trail this often (and before GetTenantUsage answers).
+USAGE_ROLL_UP_SECONDS = 60.0
 
 
 @dataclass
@@ -96,6 +120,8 @@ class Application:
     root_key_source: str
     secrets_manager: SecretsManagerService
     dispatcher: Dispatcher | None = None
+    # KMS key destruction (partitions, keys at once) for in-process callers and tests.
+    key_administration: KeyAdministration | None = None
     _engines: list[Engine] = field(default_factory=list)
     _jobs: list[PeriodicJob] = field(default_factory=list)
     _recorder: AuditRecorder | None = None
@@ -153,7 +179,11 @@ def _assemble(
 
     material_store = SqlKeyMaterialStore(keystore_engine)
     keyring = KeyRing(
-        root_key, material_store, service_clock, usage_budget=settings.key_usage_budget
+        root_key,
+        material_store,
+        service_clock,
+        usage_budget=settings.key_usage_budget,
+        max_partitions_per_key=settings.max_partitions_per_key,
     )
     keyring.open()
     identity_store = SqlIdentityStore(data_engine)
@@ -173,6 +203,11 @@ def _assemble(
         cache_seconds=identity_cache_seconds,
     )
     authorization_messages = AuthorizationMessages(keyring)
+    # The tenant guard's view of tenancy (blocked tenants, shares), cached as identity is.
+    tenant_store = SqlTenantStore(data_engine)
+    share_store = SqlShareStore(data_engine)
+    share_book = ShareBook(share_store, cache_seconds=identity_cache_seconds)
+    blocked_tenants = BlockedTenants(tenant_store, cache_seconds=identity_cache_seconds)
     # Every authorization also tells the call's audit journal what the call touched.
     app_authorizer = AuditingAuthorizer(
         PolicyAuthorizer(
@@ -180,6 +215,7 @@ def _assemble(
             service_clock,
             authorization_messages,
             tenant_tag_key=settings.tenant_tag_key,
+            gate=TenancyGate(blocked_tenants, share_book),
         )
     )
     key_store = SqlKeyDirectoryStore(data_engine)
@@ -191,8 +227,12 @@ def _assemble(
         app_authorizer, keys, grant_book, tenant_tag_key=settings.tenant_tag_key
     )
     crypto_operations = CryptographicOperations(key_access, keyring, key_usage, key_authorization)
+    # Tenants' quotas (README "Quotas"): count limits here, request rates at the edge.
+    tier_quotas = TierQuotaSource(settings.tenant_tiers, settings.default_tenant_tier)
+    quota_source = StoredTenantQuotas(tenant_store, tier_quotas)
+    count_limits = CountLimits(quota_source)
     key_administration = KeyAdministration(
-        key_access, keyring, key_usage, service_clock, key_authorization
+        key_access, keyring, key_usage, service_clock, key_authorization, limits=count_limits
     )
     key_rotation = KeyRotation(key_access, keyring, service_clock, key_authorization)
     key_import = KeyImport(key_access, keyring, service_clock, key_authorization)
@@ -203,6 +243,8 @@ def _assemble(
         service_clock,
         app_authorizer,
         tenant_tag_key=settings.tenant_tag_key,
+        limits=count_limits,
+        tenant_keys=TenantKeyLookup(tenant_store),
     )
 
     # Sessions expire on the services' clock, so a dev server's AdvanceClock ends them.
@@ -224,14 +266,17 @@ def _assemble(
     dispatcher = Dispatcher()
     iam_settings = IamSettings(tenant_tag_key=settings.tenant_tag_key)
     iam_parts = (identity_store, app_authorizer, service_clock, identity_changes)
+    iam_users = IamUsers(*iam_parts, keyring, iam_settings)
+    iam_roles = IamRoles(*iam_parts, iam_settings)
+    iam_policies = IamPolicies(*iam_parts, iam_settings)
     register_query_service(
         dispatcher,
         "iam",
         [
-            IamUsers(*iam_parts, keyring, iam_settings),
-            IamRoles(*iam_parts, iam_settings),
+            iam_users,
+            iam_roles,
             IamGroups(*iam_parts, iam_settings),
-            IamPolicies(*iam_parts, iam_settings),
+            iam_policies,
             IamAccount(*iam_parts, iam_settings),
         ],
         IAM_OPERATIONS,
@@ -243,27 +288,127 @@ def _assemble(
         dispatcher,
         LookupEvents(SqlAuditLookup(data_engine), app_authorizer, PageTokens(keyring)),
     )
+    aliases = AliasAdministration(key_access, service_clock, key_authorization)
+    grant_administration = GrantAdministration(key_access, service_clock, key_authorization)
     register_kms(
         dispatcher,
         [
             key_administration,
-            AliasAdministration(key_access, service_clock, key_authorization),
+            aliases,
             crypto_operations,
             key_rotation,
             key_import,
             KeyPolicyAdministration(key_access, key_authorization),
-            GrantAdministration(key_access, service_clock, key_authorization),
+            grant_administration,
         ],
     )
 
+    tenant_administration = TenantAdministration(
+        tenant_store,
+        TenancyServices(
+            roles=iam_roles,
+            users=iam_users,
+            policies=iam_policies,
+            keys=key_administration,
+            aliases=aliases,
+            key_access=key_access,
+            partition_key_name=key_administration.partition_key_name,
+        ),
+        app_authorizer,
+        service_clock,
+        TenancySettings(
+            tenant_tag_key=settings.tenant_tag_key,
+            id_rule=TenantIdRule(settings.tenant_id_pattern),
+            tiers=frozenset(settings.tenant_tiers),
+        ),
+        effective_quotas=quota_source.wire,
+        on_change=blocked_tenants.changed,
+    )
+    sharing = SecretSharing(
+        share_store,
+        tenant_store,
+        share_book,
+        app_authorizer,
+        service_clock,
+        id_rule=TenantIdRule(settings.tenant_id_pattern),
+    )
+    # The audit trail (DESIGN §8): a mutation's event commits with the mutation (the data
+    # engine's commit hook); every other event is group-committed by the recorder before
+    # the call is answered. Durable events go on to the alarms; all of it to the metrics.
+    trail = audit_trail(settings, data_engine, keystore_engine, keyring, service_clock)
+    signer = trail.store.signer
+    if signer is None:  # audit_trail unwraps (or makes) it whenever the keyring is open
+        raise RuntimeError("the deployment signing key is not available")
+    certificates = DestructionCertificates(
+        SqlCertificateStore(data_engine),
+        trail.store,
+        signer,
+        app_authorizer,
+        service_clock,
+        account_id=settings.account_id,
+        region=settings.region,
+        id_rule=TenantIdRule(settings.tenant_id_pattern),
+    )
+    offboarding = Offboarding(
+        tenant_store,
+        tenant_administration,
+        users=iam_users,
+        grants=grant_administration,
+        rotation=key_rotation,
+        shares=sharing,
+        sessions=SqlTenantSessions(
+            data_engine, settings.tenant_tag_key, on_change=identity_changes.changed
+        ),
+        shredder=KmsShredder(key_administration),
+        audit_export=trail.store,
+        public_key_pem=trail.public_key_pem,
+        export_dir=settings.data_dir / "tenant-exports",
+        certify=certificates.issue,
+        clock=service_clock,
+    )
+    metering = Metering(
+        SqlUsageStore(data_engine, tenant_tag_key=settings.tenant_tag_key),
+        tenant_store,
+        app_authorizer,
+        service_clock,
+        pricing=settings.pricing,
+        id_rule=TenantIdRule(settings.tenant_id_pattern),
+    )
+    tenancy_owners: list[object] = [
+        tenant_administration,
+        sharing,
+        offboarding,
+        certificates,
+        metering,
+    ]
+
     interval = settings.reaper_interval_seconds
+    # Each process enforces 1/N of every tenant rate, N = the live processes sharing the
+    # database (PostgreSQL); an embedded SQLite database has one process.
+    rate_limiter = RateLimiter(quota_source, on_source_error=_quotas_not_reread)
+    instance_jobs: list[PeriodicJob] = []
+    instance_leave: tuple[Callable[[], None], ...] = ()
+    if data_engine.dialect.name != "sqlite":
+        instances = SqlServerInstances(data_engine, clock)
+        instance_jobs.append(
+            PeriodicJob(
+                "server-instance-heartbeat",
+                HEARTBEAT_SECONDS,
+                lambda: rate_limiter.set_share(instances.heartbeat()),
+            )
+        )
+        instance_leave = (instances.leave,)
     jobs = [
         PeriodicJob("secret-deletion-reaper", interval, secrets_manager.purge_expired_deletions),
         PeriodicJob("key-destruction-reaper", interval, key_administration.destroy_due_keys),
         PeriodicJob("imported-material-expiry", interval, key_import.expire_imported_material),
         PeriodicJob("key-rotation-scheduler", interval, key_rotation.rotate_due_keys),
         PeriodicJob("key-usage-flush", 5.0, key_usage.flush),
+        PeriodicJob("encryption-count-flush", 5.0, keyring.flush_encryption_counts),
         PeriodicJob("expired-session-purge", interval, sts.purge_expired_sessions),
+        PeriodicJob("tenant-shredder", interval, offboarding.shred_due_tenants),
+        PeriodicJob("tenant-usage-roll-up", USAGE_ROLL_UP_SECONDS, metering.roll_up),
+        *instance_jobs,
     ]
 
     if settings.dev:
@@ -278,9 +423,12 @@ def _assemble(
             with identity_store.transaction(write=True) as identity:
                 identity.reset()
             identity_changes.changed()
+            sharing.reset()
+            tenant_store.reset()
+            blocked_tenants.changed()
             material_store.reset()
             keyring.forget_all()
-            log.warning("dev reset: all secrets and keys were deleted")
+            log.warning("dev reset: all secrets, keys, identities and tenants were deleted")
 
         def advance_clock(seconds: float) -> None:
             service_clock.advance(timedelta(seconds=seconds))
@@ -288,13 +436,12 @@ def _assemble(
             for job in jobs:
                 job.run_once()
 
-        register_dev_tools(dispatcher, reset_everything, advance_clock)
+        register_strongroom(dispatcher, tenancy_owners, DevTools(reset_everything, advance_clock))
+    else:
+        register_strongroom(dispatcher, tenancy_owners)
 
-    # The audit trail (DESIGN §8): a mutation's event commits with the mutation (the data
-    # engine's commit hook); every other event is group-committed by the recorder before
-    # the call is answered. Durable events go on to the alarms; all of it to the metrics.
-    trail = audit_trail(settings, data_engine, keystore_engine, keyring, service_clock)
     metrics = Metrics(settings.metrics_max_tenants)
+    metrics.watch_rate_limit_processes(lambda: rate_limiter.share)
     notifier = (
         None
         if settings.alarm_webhook_url is None
@@ -329,12 +476,16 @@ def _assemble(
             on_shutdown=(
                 *(job.stop for job in jobs),
                 key_usage.flush,
+                keyring.flush_encryption_counts,
+                *instance_leave,
                 recorder.stop,
                 *(() if notifier is None else (notifier.stop,)),
             ),
             metrics=metrics.exposition,
         ),
         audit=call_audit,
+        rate_limiter=rate_limiter,
+        on_throttled=metrics.throttled,
     )
     return Application(
         app=app,
@@ -343,9 +494,16 @@ def _assemble(
         root_key_source=provider.describe(),
         secrets_manager=secrets_manager,
         dispatcher=dispatcher,
+        key_administration=key_administration,
         _engines=[data_engine, keystore_engine],
         _jobs=jobs,
         _recorder=recorder,
+    )
+
+
+def _quotas_not_reread(tenant: str, error: Exception) -> None:
+    log.warning(
+        "quotas of tenant %s not re-read (%s); its last ones stand", tenant, type(error).__name__
     )
 
 
@@ -374,11 +532,14 @@ def audit_trail(
     signing_keys = SqlSigningKeyStore(keystore_engine)
     signer = None if keyring is None else deployment_signer(signing_keys, keyring, clock)
     store = SqlAuditStore(data_engine, signer=signer, clock=clock)
+    usage = SqlUsageStore(data_engine, tenant_tag_key=settings.tenant_tag_key)
     retention = Retention(
         store,
         clock,
         retention_days=settings.audit_retention_days,
         export_dir=settings.resolved_audit_export_dir,
+        # Pruned events are gone for metering too: count them first.
+        before_prune=lambda: usage.roll_up(clock.now().date()),
     )
     public_key = signer.public_key_pem() if signer is not None else public_key_pem(signing_keys)
     return AuditTrail(store, retention, public_key, signing=signer is not None)

@@ -6,7 +6,8 @@ Tree::
     ├── ClientError (400)             the request was wrong, nothing was changed
     │   ├── ValidationException, InvalidParameterException, InvalidRequestException,
     │   │   ResourceNotFoundException, ResourceExistsException, LimitExceededException,
-    │   │   EncryptionFailure, DecryptionFailure, UnknownOperationException, ...
+    │   │   ThrottlingException, EncryptionFailure, DecryptionFailure,
+    │   │   UnknownOperationException, ...
     │   ├── KMS's own: NotFoundException, DisabledException, KMSInvalidStateException,
     │   │   InvalidCiphertextException, IncorrectKeyException, InvalidKeyUsageException, ...
     │   └── AuthError                 raised by the edge before any service runs
@@ -22,6 +23,7 @@ them into responses. The class name is the AWS code, so ``grep`` finds AWS docs 
 
 from __future__ import annotations
 
+import math
 from typing import ClassVar
 
 
@@ -78,6 +80,15 @@ class ResourceExistsException(ClientError):
 
 class LimitExceededException(ClientError):
     """A count limit would be exceeded."""
+
+
+class ThrottlingException(ClientError):
+    """The caller's tenant is over its request rate; ``retry_after`` (whole seconds, at
+    least 1) goes out as the Retry-After header. Query services call it Throttling."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 class EncryptionFailure(ClientError):
@@ -187,6 +198,10 @@ class DryRunOperationException(ClientError):
 
 class ConflictException(ClientError):
     """KMS: a conflicting operation (e.g. a rotation) is in progress."""
+
+
+class InvalidStateException(ClientError):
+    """Strongroom admin API: the tenant's status does not allow the operation."""
 
 
 class RequestEntityTooLargeException(ClientError):

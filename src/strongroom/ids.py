@@ -23,6 +23,8 @@ SECRET_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "/_+=.@-")
 SECRET_ARN_SUFFIX_ALPHABET = string.ascii_letters + string.digits
 SECRET_ARN_SUFFIX_LENGTH = 6
 TENANT_NAMESPACE = "/customer/"
+# Secrets of no tenant that tenants reach only through shares (the tenant guard's one door).
+SHARED_NAMESPACE = "/shared/"
 
 # Used only if botocore's partition table cannot be read; it is the same data.
 _FALLBACK_PARTITIONS: tuple[tuple[str, str], ...] = (
@@ -137,3 +139,8 @@ def tenant_of_secret_name(name: str) -> TenantId | None:
     if not name.startswith(TENANT_NAMESPACE):
         return None
     return TenantId(name[len(TENANT_NAMESPACE) :].split("/", 1)[0])
+
+
+def is_shared_secret_name(name: str) -> bool:
+    """Does a (validated) secret name live in the shared namespace, ``/shared/…``?"""
+    return name.startswith(SHARED_NAMESPACE)

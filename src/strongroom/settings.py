@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,6 +12,10 @@ import platformdirs
 from strongroom.audit.alarm_rules import AlarmSettings, AlarmSettingsError, check_webhook_url
 from strongroom.ids import is_valid_account_id, is_valid_region
 from strongroom.kms.keyring import DEFAULT_USAGE_BUDGET
+from strongroom.kms.partition_keys import DEFAULT_MAX_PARTITIONS_PER_KEY
+from strongroom.tenancy.metering import Pricing
+from strongroom.tenancy.quotas import BUILTIN_TIERS, STANDARD, TenantQuotas
+from strongroom.tenancy.tenants import DEFAULT_TENANT_ID_PATTERN
 
 DEV_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -45,9 +51,13 @@ class Settings:
     root_secret_access_key: str | None = field(default=None, repr=False)
     reaper_interval_seconds: float = 60.0
     key_usage_budget: int = DEFAULT_KEY_USAGE_BUDGET
+    # Distinct values of a partitioned KMS key's partition context key (tenants per key).
+    max_partitions_per_key: int = DEFAULT_MAX_PARTITIONS_PER_KEY
     max_body_bytes: int = 1024 * 1024
     # The principal/resource tag whose value names the tenant (the tenant guard's binding).
     tenant_tag_key: str = "customer"
+    # Tenant ids must fully match this (and be lower-case letters, digits, inner hyphens).
+    tenant_id_pattern: str = DEFAULT_TENANT_ID_PATTERN
     # Audit events older than this are exported (gzip CloudTrail JSON) and then pruned.
     audit_retention_days: int = 365
     # Where retention writes its exports; None: <data_dir>/audit-export.
@@ -58,6 +68,12 @@ class Settings:
     alarm_webhook_url: str | None = field(default=None, repr=False)
     # The metrics' tenant label takes at most this many values; the rest are "other".
     metrics_max_tenants: int = 50
+    # Unit prices of the usage report's cost estimate (``[pricing]``); AWS list prices.
+    pricing: Pricing = field(default_factory=Pricing)
+    # Per-tenant quotas by tier (request rates, counts); a tenant with no tier of its own
+    # is on ``default_tenant_tier``.
+    tenant_tiers: Mapping[str, TenantQuotas] = field(default_factory=lambda: BUILTIN_TIERS)
+    default_tenant_tier: str = STANDARD
 
     def __post_init__(self) -> None:
         if not is_valid_account_id(self.account_id):
@@ -67,12 +83,23 @@ class Settings:
                 raise SettingsError(f"not a region name: {region!r}")
         if self.key_usage_budget < 1:
             raise SettingsError("the key usage budget must be at least 1")
+        if self.max_partitions_per_key < 1:
+            raise SettingsError("the partitions per key must be at least 1")
         if not 1 <= len(self.tenant_tag_key) <= 128 or self.tenant_tag_key.startswith("aws:"):
             raise SettingsError("the tenant tag key must be 1-128 characters, not starting aws:")
+        try:
+            re.compile(self.tenant_id_pattern)
+        except re.error as exc:
+            raise SettingsError(f"tenant id pattern is not a regular expression: {exc}") from exc
         if self.audit_retention_days < 1:
             raise SettingsError("audit retention must be at least 1 day")
         if self.metrics_max_tenants < 0:
             raise SettingsError("metrics max tenants must be at least 0")
+        if self.default_tenant_tier not in self.tenant_tiers:
+            raise SettingsError(
+                f"the default tenant tier {self.default_tenant_tier!r} is not one of the tiers: "
+                + ", ".join(sorted(self.tenant_tiers))
+            )
         if self.alarm_webhook_url is not None:
             try:
                 check_webhook_url(self.alarm_webhook_url)

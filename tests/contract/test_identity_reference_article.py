@@ -4,6 +4,9 @@
 `/customer/cust-12345/*` plus `/shared/*`, the ABAC policy matching
 `secretsmanager:ResourceTag/customer` to `${aws:PrincipalTag/customer}`, the Stripe-only
 sharing policy, and the shared service that assumes a tenant role with a session tag.
+
+The article's `/shared/*` statements reach shared secrets only through the tenant guard's
+one door: cust-12345 holds a share of `/shared/vendor/*`; cust-67890 holds none.
 """
 
 from __future__ import annotations
@@ -13,12 +16,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from strongroom.client import service_model
 from tests.support import principals
 from tests.support.principals import Caller, allow, assume, role, user
-from tests.support.server import RunningServer, start_server
+from tests.support.server import (
+    ROOT_ACCESS_KEY_ID,
+    ROOT_SECRET_ACCESS_KEY,
+    RunningServer,
+    start_server,
+)
 
 pytestmark = pytest.mark.contract
 
@@ -100,6 +110,20 @@ def article_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
         for name, tenant in SECRETS.items():
             tag_list = principals.tags({"customer": tenant}) if tenant else []
             sm.create_secret(Name=name, SecretString=f"value of {name}", Tags=tag_list)
+        # The tenants come after their secrets, so the secrets stay under the account's
+        # default key (the article's policies grant no KMS permission for a tenant key).
+        session = boto3.Session()
+        service_model.register(session)
+        admin = session.client(
+            "strongroom",
+            endpoint_url=running.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=ROOT_ACCESS_KEY_ID,
+            aws_secret_access_key=ROOT_SECRET_ACCESS_KEY,
+        )
+        for tenant in ("cust-12345", "cust-67890"):
+            admin.create_tenant(TenantId=tenant)
+        admin.share_secrets(TenantId="cust-12345", SecretPattern="/shared/vendor/*")
         yield running
     finally:
         running.stop()
@@ -210,7 +234,8 @@ def test_a_tenant_session_never_reaches_another_tenant_even_with_a_broad_policy(
     arn = role(article_server, "broad-fetcher", policies={"secrets": broad})
     session = assume(deployer, arn, "cust-12345-job", session_tags={"customer": "cust-12345"})
     readable = {name for name in SECRETS if _reads(session, name)}
-    # The tenant guard refuses the other tenants; shared secrets have no tenant.
+    # The tenant guard refuses the other tenants; the shared secrets come through
+    # cust-12345's share.
     assert readable == {
         "/customer/cust-12345/db-password",
         "/customer/cust-12345/api-key-stripe",
@@ -222,6 +247,12 @@ def test_a_tenant_session_never_reaches_another_tenant_even_with_a_broad_policy(
             SecretId="/customer/cust-67890/db-password"
         )
     assert "tenant guard" in denied.value.response["Error"]["Message"]
+    # cust-67890 holds no share: the same broad policy reaches its own secret only.
+    other = assume(deployer, arn, "cust-67890-job", session_tags={"customer": "cust-67890"})
+    assert {name for name in SECRETS if _reads(other, name)} == {"/customer/cust-67890/db-password"}
+    with pytest.raises(ClientError) as unshared:
+        other.client("secretsmanager").get_secret_value(SecretId="/shared/vendor/stripe/api-key")
+    assert "tenant guard" in unshared.value.response["Error"]["Message"]
 
 
 def test_stripe_only_sharing_policy(article_server: RunningServer, deployer: Caller) -> None:

@@ -8,8 +8,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 
+from strongroom.client import service_model
 from tests.support import principals
 from tests.support.principals import ACCOUNT, allow, role, user
 from tests.support.server import (
@@ -97,6 +99,78 @@ def test_check_isolation_passes_then_names_the_typo(
     assert {f["principal"] for f in findings} == {f"arn:aws:iam::{ACCOUNT}:role/cust-1-service"}
     assert all(f["blockedByTenantGuard"] for f in findings)
     assert any(s["policy"].endswith("/inline/typo") for f in findings for s in f["statements"])
+
+
+def test_check_isolation_lists_shared_access_as_intended_or_blocked(
+    isolated: RunningServer, tmp_path: Path
+) -> None:
+    """A tenant's access to /shared/ secrets is no finding: through a share it is intended,
+    without one the tenant guard refuses it, and the report says which."""
+    session = boto3.Session()
+    service_model.register(session)
+    admin = session.client(
+        "strongroom",
+        endpoint_url=isolated.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=ROOT_ACCESS_KEY_ID,
+        aws_secret_access_key=ROOT_SECRET_ACCESS_KEY,
+    )
+    for tenant in ("cust-1", "cust-12"):
+        admin.create_tenant(TenantId=tenant)
+        isolated.client("iam").put_role_policy(
+            RoleName=f"{tenant}-service",
+            PolicyName="shared",
+            PolicyDocument=json.dumps(
+                allow(["secretsmanager:GetSecretValue"], f"{SECRETS}/shared/*")
+            ),
+        )
+    stripe = isolated.client("secretsmanager").create_secret(
+        Name="/shared/vendor/stripe/api-key", SecretString="sk"
+    )["ARN"]
+    admin.share_secrets(TenantId="cust-1", SecretPattern="/shared/vendor/*")
+
+    text = _run(isolated, tmp_path, "check-isolation")
+    assert text.returncode == 0, text.stdout + text.stderr
+    lines = [line for line in text.stdout.splitlines() if line.startswith("SHARED")]
+    assert (
+        f"SHARED tenant cust-1: arn:aws:iam::{ACCOUNT}:role/cust-1-service may "
+        f"secretsmanager:GetSecretValue on {stripe}, allowed by "
+        f"arn:aws:iam::{ACCOUNT}:role/cust-1-service/inline/shared statement 0; "
+        "shared (intended) by share /shared/vendor/*"
+    ) in lines
+    assert (
+        f"SHARED tenant cust-12: arn:aws:iam::{ACCOUNT}:role/cust-12-service may "
+        f"secretsmanager:GetSecretValue on {stripe}, allowed by "
+        f"arn:aws:iam::{ACCOUNT}:role/cust-12-service/inline/shared statement 0; "
+        "blocked by the tenant guard (no share)"
+    ) in lines
+    # The tenant roles CreateTenant made allow /shared/* reads too (DescribeSecret is no
+    # action the analysis looks at): one line each, the same way.
+    assert len(lines) == 4
+    assert (
+        "shares: 1; access to shared secrets: 2 shared (intended), "
+        "2 blocked by the tenant guard (no share)"
+    ) in text.stdout
+    assert "2 tenants" in text.stdout
+
+    as_json = _run(isolated, tmp_path, "check-isolation", "--json")
+    assert as_json.returncode == 0, as_json.stdout + as_json.stderr
+    report = json.loads(as_json.stdout)
+    assert report["findings"] == []
+    assert report["shares"] == [
+        {"tenant": "cust-1", "pattern": "/shared/vendor/*", "actions": ["READ"]}
+    ]
+    categories = {
+        (a["principal"].rsplit("/", 1)[1], a["tenant"], a["share"], a["blockedByTenantGuard"])
+        for a in report["shared"]
+        if a["intended"] is (a["share"] is not None)
+    }
+    assert categories == {
+        ("cust-1-service", "cust-1", "/shared/vendor/*", False),
+        ("tenant-cust-1", "cust-1", "/shared/vendor/*", False),
+        ("cust-12-service", "cust-12", None, True),
+        ("tenant-cust-12", "cust-12", None, True),
+    }
 
 
 def test_simulate_reports_each_action(isolated: RunningServer, tmp_path: Path) -> None:

@@ -65,6 +65,8 @@ CONTEXT_OPERATIONS = frozenset(
     }
 )
 DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied"})
+# A call refused for its tenant's request rate is not a failed read: no probing in it.
+THROTTLED_CODES = frozenset({"ThrottlingException", "Throttling"})
 # The authorizer's refusal text names the guard; the recorder may also pass the flag.
 TENANT_GUARD_MARK = "tenant guard"
 # Forget idle principals every this many events, so state stays bounded.
@@ -197,7 +199,7 @@ class AlarmEngine:
                 len(self._touched) + len(self._failed) > 2 * self._max_principals
             ):
                 self._sweep()
-            if failed and name in FAILABLE_READS:
+            if failed and name in FAILABLE_READS and event.error_code not in THROTTLED_CODES:
                 evidence = self._count_failed_read(event, principal, at, rules, tenants)
                 if evidence is not None:
                     raised.append((FAILED_READ_BURST, evidence))

@@ -22,6 +22,7 @@ from botocore.model import ServiceModel, Shape
 
 from strongroom.audit.events import AuditEvent, AuditResource, UserIdentity
 from strongroom.audit.random_ids import random_uuid
+from strongroom.client import service_model
 from strongroom.context import ASSUMED_ROLE, IAM_USER, ROOT, Principal
 
 UNKNOWN = "Unknown"
@@ -426,5 +427,7 @@ _SESSION: list[Any] = []
 
 def _session() -> Any:
     if not _SESSION:
-        _SESSION.append(botocore.session.get_session())
+        session = botocore.session.get_session()
+        service_model.register(session)  # the admin API's model ships with the package
+        _SESSION.append(session)
     return _SESSION[0]

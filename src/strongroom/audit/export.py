@@ -10,12 +10,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from strongroom.audit import chain, checkpoints
 from strongroom.audit.checkpoints import CheckpointSigner
 from strongroom.audit.events import canonical_json
 from strongroom.audit.ports import Checkpoint, StoredEvent
+from strongroom.audit.verify import ChainSource, verify_region
 from strongroom.crypto import signing
 
 PROOF_VERSION = 1
@@ -169,3 +170,75 @@ def _iso(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ExportRefused(Exception):
+    """The chain around the tenant's events does not verify, so nothing is exported."""
+
+
+class ExportSource(ChainSource, Protocol):
+    """What a tenant export reads (and checkpoints) in the audit store."""
+
+    @property
+    def signer(self) -> CheckpointSigner | None: ...
+
+    def tenant_events(
+        self, tenant: str, start: datetime | None = None, end: datetime | None = None
+    ) -> list[StoredEvent]: ...
+
+    def checkpoint(self, region: str) -> Checkpoint | None: ...
+
+
+def export_tenant(
+    store: ExportSource,
+    tenant: str,
+    public_key_pem: bytes | None,
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+) -> tuple[dict[str, Any], int]:
+    """A tenant's events with the chain's proof (``tenant_document``), after checkpointing
+    each region's head and verifying the range; returns the document and the event count."""
+    signer = store.signer
+    events = store.tenant_events(tenant, start, end)
+    enclosing: list[Checkpoint] = []
+    verified = []
+    for region in sorted({e.region for e in events}):
+        seqs = [e.seq for e in events if e.region == region]
+        if signer is not None:
+            store.checkpoint(region)  # so the newest events are enclosed too
+        listed = store.checkpoints(region)
+        before = [c for c in listed if c.seq < min(seqs)]
+        after = [c for c in listed if c.seq >= max(seqs)]
+        enclosing += before[-1:] + after[:1]
+        to_seq = after[0].seq if after else max(seqs)
+        result = verify_region(
+            store, region, from_seq=min(seqs), to_seq=to_seq, public_key_pem=public_key_pem
+        )
+        if not result.ok:
+            raise ExportRefused(f"the chain fails to verify: {result.message}")
+        verified.append(VerifiedRange(region, min(seqs), to_seq, result.events_checked))
+    document = tenant_document(
+        tenant,
+        events,
+        enclosing,
+        verified,
+        public_key_pem,
+        signer,
+        start=start,
+        end=end,
+        now=now,
+    )
+    return document, len(events)
+
+
+def write_tenant_export(path: Path, document: dict[str, Any]) -> None:
+    """Write an export durably (fsynced) and readable only by its owner."""
+    data = (json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())

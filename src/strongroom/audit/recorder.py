@@ -3,7 +3,10 @@
 One writer thread takes everything queued (up to ``max_batch`` events), appends it to the
 store in one transaction and resolves the callers' futures. There is no timer: while one
 batch commits, the next one gathers, so under load a batch holds about as many events as
-arrived during one commit, and a lone call waits for one commit only.
+arrived during one commit, and a lone call waits for one commit only. The exception is
+events nobody waits for (``deferrable``: a throttled call's): they wait up to
+``defer_seconds`` for company, so that a flood of them costs a commit per batch, not per
+call; any other submission ends the wait at once.
 
 After a batch is durable (and after a mutation's event committed with the mutation, which
 the commit hook reports through ``committed``) each event goes to the observers: the alarm
@@ -28,6 +31,7 @@ from strongroom.audit.ports import AuditStore, AuditStoreUnavailable, StoredEven
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_BATCH = 512
+DEFAULT_DEFER_SECONDS = 0.02
 UNAVAILABLE_MESSAGE = "The audit trail is unavailable."
 
 
@@ -48,6 +52,8 @@ class _Append:
     future: Future[list[StoredEvent]] | None
     # False for the observers' own events (alarms): they are not shown to observers again.
     observed: bool = True
+    # Nobody waits for these: they may wait a little to share a commit.
+    deferrable: bool = False
 
 
 @dataclass(slots=True)
@@ -74,6 +80,7 @@ class AuditRecorder:
         *observers: EventObserver,
         metrics: BatchMetrics | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
+        defer_seconds: float = DEFAULT_DEFER_SECONDS,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -81,6 +88,7 @@ class AuditRecorder:
         self._observers = observers
         self._metrics = metrics
         self._max_batch = max_batch
+        self._defer_seconds = defer_seconds
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._state_lock = threading.Lock()
@@ -113,11 +121,16 @@ class AuditRecorder:
         thread.join(timeout)
 
     def submit(
-        self, events: Sequence[AuditEvent], *, refused: Collection[str] = ()
+        self,
+        events: Sequence[AuditEvent],
+        *,
+        refused: Collection[str] = (),
+        deferrable: bool = False,
     ) -> Future[list[StoredEvent]]:
         """Queue events for the next group commit. The future resolves with their stored
         form once they are durable, or fails with AuditStoreUnavailable. ``refused``: the
-        ids of events whose call the tenant guard refused (for the alarm observers)."""
+        ids of events whose call the tenant guard refused (for the alarm observers).
+        ``deferrable``: nobody waits for the future, so the commit may wait a little."""
         future: Future[list[StoredEvent]] = Future()
         if not events:
             future.set_result([])
@@ -125,7 +138,7 @@ class AuditRecorder:
         if self._stopped or self._thread is None:
             future.set_exception(AuditStoreUnavailable("the audit recorder is not running"))
             return future
-        self._queue.put(_Append(events, refused, future))
+        self._queue.put(_Append(events, refused, future, deferrable=deferrable))
         return future
 
     def committed(
@@ -148,13 +161,19 @@ class AuditRecorder:
         while stopping is None:
             items = [self._queue.get()]
             size = _size(items[0])
+            deferring = _deferrable(items[0])
+            deadline = time.monotonic() + self._defer_seconds
             while size < self._max_batch:
                 try:
-                    item = self._queue.get_nowait()
+                    if deferring:
+                        item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                    else:
+                        item = self._queue.get_nowait()
                 except queue.Empty:
                     break
                 items.append(item)
                 size += _size(item)
+                deferring = deferring and _deferrable(item)
             stopping = next((i for i in items if isinstance(i, _Stop)), None)
             try:
                 self._process(items)
@@ -236,6 +255,10 @@ class AuditRecorder:
         if raised:
             # Written by the next batch; nobody waits on alarms.
             self._queue.put(_Append(raised, (), None, observed=False))
+
+
+def _deferrable(item: _Item) -> bool:
+    return isinstance(item, _Append) and item.deferrable
 
 
 def _resolve(

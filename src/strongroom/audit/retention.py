@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -45,7 +45,13 @@ class Retention:
     """Runs the retention pass; ``prune_expired`` is what the periodic job calls."""
 
     def __init__(
-        self, store: PrunableStore, clock: Clock, *, retention_days: int, export_dir: Path
+        self,
+        store: PrunableStore,
+        clock: Clock,
+        *,
+        retention_days: int,
+        export_dir: Path,
+        before_prune: Callable[[], object] | None = None,
     ) -> None:
         if retention_days < 1:
             raise ValueError("retention must be at least one day")
@@ -53,10 +59,15 @@ class Retention:
         self._clock = clock
         self._retention = timedelta(days=retention_days)
         self._export_dir = export_dir
+        # Run first, and if it fails nothing is pruned: what reads the events before they
+        # go (the usage roll-up) catches up with the chain head.
+        self._before_prune = before_prune
 
     def prune_expired(self) -> list[PrunedRegion]:
         """For each region: export the prefix of events older than the retention period to
         one gzip CloudTrail log file, then delete it (one transaction, leaving the anchor)."""
+        if self._before_prune is not None:
+            self._before_prune()
         now = self._clock.now()
         cutoff = now - self._retention
         done: list[PrunedRegion] = []

@@ -4,7 +4,6 @@ public key, checkpoint and prune; operator commands on the databases themselves.
 from __future__ import annotations
 
 import functools
-import json
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -193,56 +192,22 @@ def export(settings: Settings, tenant: str, start: str | None, end: str | None, 
     """A tenant's events as a CloudTrail log file, with the chain's proof: each event's
     seq and hashes, the signed checkpoints around them, the public key, an attestation."""
     from strongroom.audit import export as exporting
-    from strongroom.audit.verify import verify_region
 
     start_at, end_at = _instant(start, "--start"), _instant(end, "--end")
     with opened(settings, unlock=True) as tools:
-        store = tools.trail.store
-        signer = store.signer
-        events = store.tenant_events(tenant, start_at, end_at)
-        enclosing = []
-        verified = []
-        for region in sorted({e.region for e in events}):
-            seqs = [e.seq for e in events if e.region == region]
-            if signer is not None:
-                store.checkpoint(region)  # so the newest events are enclosed too
-            listed = store.checkpoints(region)
-            before = [c for c in listed if c.seq < min(seqs)]
-            after = [c for c in listed if c.seq >= max(seqs)]
-            enclosing += before[-1:] + after[:1]
-            result = verify_region(
-                store,
-                region,
-                from_seq=min(seqs),
-                to_seq=after[0].seq if after else max(seqs),
-                public_key_pem=tools.trail.public_key_pem,
+        try:
+            document, count = exporting.export_tenant(
+                tools.trail.store,
+                tenant,
+                tools.trail.public_key_pem,
+                start=start_at,
+                end=end_at,
+                now=datetime.now(UTC),
             )
-            if not result.ok:
-                raise click.ClickException(
-                    f"not exported: the chain fails to verify: {result.message}"
-                )
-            verified.append(
-                exporting.VerifiedRange(
-                    region,
-                    min(seqs),
-                    after[0].seq if after else max(seqs),
-                    result.events_checked,
-                )
-            )
-        document = exporting.tenant_document(
-            tenant,
-            events,
-            enclosing,
-            verified,
-            tools.trail.public_key_pem,
-            signer,
-            start=start_at,
-            end=end_at,
-            now=datetime.now(UTC),
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(document, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-    click.echo(f"{len(events)} events of tenant {tenant} exported to {out}")
+        except exporting.ExportRefused as exc:
+            raise click.ClickException(f"not exported: {exc}") from exc
+    exporting.write_tenant_export(out, document)
+    click.echo(f"{count} events of tenant {tenant} exported to {out}")
 
 
 @audit.command("public-key")

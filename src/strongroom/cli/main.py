@@ -17,8 +17,13 @@ from strongroom.cli import (
     audit_lookup_commands,
     key_commands,
     policy_commands,
+    tenant_certificate_commands,
+    tenant_commands,
+    tenant_usage_commands,
 )
 from strongroom.cli.alarm_options import alarm_options, settings_fields
+from strongroom.cli.pricing_options import pricing_option
+from strongroom.cli.quota_options import quota_options, quota_settings_fields
 from strongroom.settings import (
     DEFAULT_KEY_USAGE_BUDGET,
     DEFAULT_PORT,
@@ -27,6 +32,7 @@ from strongroom.settings import (
     Settings,
     SettingsError,
 )
+from strongroom.tenancy.tenants import DEFAULT_TENANT_ID_PATTERN
 
 
 def _load_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
@@ -85,6 +91,12 @@ def main() -> None:
     help="The tag whose value binds a principal or resource to a tenant.",
 )
 @click.option(
+    "--tenant-id-pattern",
+    default=DEFAULT_TENANT_ID_PATTERN,
+    help="Tenant ids must fully match this regular expression (and be lower-case "
+    "letters, digits and inner hyphens, at most 48 characters).",
+)
+@click.option(
     "--audit-retention-days",
     default=365,
     type=click.IntRange(min=1),
@@ -97,6 +109,8 @@ def main() -> None:
     help="Where pruned audit events are exported. [default: <data dir>/audit-export]",
 )
 @alarm_options
+@quota_options
+@pricing_option
 @click.option(
     "--log-level", default="info", type=click.Choice(["debug", "info", "warning", "error"])
 )
@@ -116,12 +130,14 @@ def server(
     root_secret_access_key: str | None,
     key_usage_budget: int,
     tenant_tag_key: str,
+    tenant_id_pattern: str,
     audit_retention_days: int,
     audit_export_dir: Path | None,
     log_level: str,
     **alarm_values: Any,
 ) -> None:
-    """Run the server. Every option can also be set as STRONGROOM_<OPTION> in the environment."""
+    """Run the server. Every option can also be set as STRONGROOM_SERVER_<OPTION> in the
+    environment."""
     import uvicorn  # only this command needs the HTTP server
 
     from strongroom import bootstrap  # keep `strongroom --help` fast
@@ -149,9 +165,12 @@ def server(
             root_secret_access_key=root_secret_access_key,
             key_usage_budget=key_usage_budget,
             tenant_tag_key=tenant_tag_key,
+            tenant_id_pattern=tenant_id_pattern,
             audit_retention_days=audit_retention_days,
             audit_export_dir=audit_export_dir,
             **settings_fields(alarm_values),
+            **quota_settings_fields(alarm_values),
+            pricing=alarm_values["pricing"],
             **extra,
         )
     except SettingsError as exc:
@@ -190,6 +209,9 @@ def server(
 
 
 main.add_command(key_commands.key)
+tenant_usage_commands.add_usage_commands(tenant_commands.tenant)
+tenant_certificate_commands.add_certificate_commands(tenant_commands.tenant)
+main.add_command(tenant_commands.tenant)
 main.add_command(policy_commands.policy)
 audit_commands.audit.add_command(audit_lookup_commands.lookup)
 audit_commands.audit.add_command(audit_lookup_commands.tail)

@@ -11,8 +11,8 @@ from typing import Any
 import click
 
 from strongroom.cli.service_calls import client, service_errors
-from strongroom.ids import Arn, tenant_of_secret_name
-from strongroom.policy import NamedPolicy, PolicyDocumentError, parse_policy
+from strongroom.ids import Arn, is_shared_secret_name, tenant_of_secret_name
+from strongroom.policy import MatchedStatement, NamedPolicy, PolicyDocumentError, parse_policy
 from strongroom.policy.isolation import (
     AnalysedPrincipal,
     AnalysedResource,
@@ -21,6 +21,8 @@ from strongroom.policy.isolation import (
     probe_secret,
 )
 from strongroom.settings import DEFAULT_REGION
+from strongroom.tenancy.share_book import ShareIndex
+from strongroom.tenancy.sharing_ports import ShareRecord
 
 DEFAULT_TENANT_TAG_KEY = "customer"
 
@@ -121,14 +123,17 @@ def check_isolation(
     as_json: bool,
 ) -> None:
     """Report every principal, other than a tenant's own and the administrators, whose
-    policies let it read a tenant's secrets or use its keys. Exits 1 if it finds one."""
+    policies let it read a tenant's secrets or use its keys. Exits 1 if it finds one.
+    Access of a tenant's principals to /shared/ secrets is listed too: through a share it
+    is intended, without one the tenant guard refuses it; neither is a finding."""
     principals = _principals(client("iam", endpoint, region))
     account = _account(client("sts", endpoint, region))
     resources = [
         *_secrets(client("secretsmanager", endpoint, region), tenant_tag_key),
         *_keys(client("kms", endpoint, region), tenant_tag_key),
     ]
-    tenants = sorted({r.tenant for r in resources})
+    shares = _shares(client("strongroom", endpoint, region))
+    tenants = sorted({r.tenant for r in resources if r.tenant is not None})
     first = Arn.parse(principals[0].arn) if principals else None
     partition = first.partition if first is not None else "aws"
     resources.extend(probe_secret(partition, region, account, t, tenant_tag_key) for t in tenants)
@@ -138,18 +143,39 @@ def check_isolation(
         tenant_tag_key=tenant_tag_key,
         extra_administrators=frozenset(admins),
         current_time=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        share_of=ShareIndex(shares).opening_share,
     )
-    _print_report(report, as_json)
+    _print_report(report, shares, as_json)
     if report.findings:
         raise SystemExit(1)
 
 
-def _print_report(report: IsolationReport, as_json: bool) -> None:
+def _print_report(report: IsolationReport, shares: list[ShareRecord], as_json: bool) -> None:
     if as_json:
         document = {
             "tenants": list(report.tenants),
             "administrators": list(report.administrators),
             "evaluations": report.evaluations,
+            "shares": [
+                {"tenant": s.tenant_id, "pattern": s.secret_pattern, "actions": list(s.actions)}
+                for s in shares
+            ],
+            "shared": [
+                {
+                    "tenant": a.tenant,
+                    "principal": a.principal,
+                    "resource": a.resource,
+                    "action": a.action,
+                    "intended": a.intended,
+                    "share": a.share,
+                    "blockedByTenantGuard": not a.intended,
+                    "statements": [
+                        {"policy": s.policy_name, "sid": s.sid, "index": s.index}
+                        for s in a.statements
+                    ],
+                }
+                for a in report.shared
+            ],
             "findings": [
                 {
                     "tenant": f.tenant,
@@ -173,15 +199,34 @@ def _print_report(report: IsolationReport, as_json: bool) -> None:
         f"administrators: {', '.join(report.administrators) or 'none'}"
     )
     for f in report.findings:
-        cited = "; ".join(f"{s.policy_name} statement {s.sid or s.index}" for s in f.statements)
         guard = " (the tenant guard blocks it at run time)" if f.blocked_by_tenant_guard else ""
         session = " as a session tagged for another tenant" if f.as_session else ""
         click.echo(
             f"FINDING tenant {f.tenant}: {f.principal}{session} may {f.action} on "
-            f"{f.resource}, allowed by {cited}{guard}"
+            f"{f.resource}, allowed by {_cited(f.statements)}{guard}"
         )
     if not report.findings:
         click.echo("no principal outside a tenant can reach its secrets or keys")
+    if shares or report.shared:
+        intended = sum(1 for a in report.shared if a.intended)
+        click.echo(
+            f"shares: {len(shares)}; access to shared secrets: {intended} shared (intended), "
+            f"{len(report.shared) - intended} blocked by the tenant guard (no share)"
+        )
+    for a in report.shared:
+        how = (
+            f"shared (intended) by share {a.share}"
+            if a.share is not None
+            else "blocked by the tenant guard (no share)"
+        )
+        click.echo(
+            f"SHARED tenant {a.tenant}: {a.principal} may {a.action} on {a.resource}, "
+            f"allowed by {_cited(a.statements)}; {how}"
+        )
+
+
+def _cited(statements: tuple[MatchedStatement, ...]) -> str:
+    return "; ".join(f"{s.policy_name} statement {s.sid or s.index}" for s in statements)
 
 
 def _account(sts: Any) -> str:
@@ -253,11 +298,16 @@ def _principals(iam: Any) -> list[AnalysedPrincipal]:
 
 
 def _secrets(sm: Any, tag_key: str) -> Iterator[AnalysedResource]:
+    """Every tenant's secrets, and the shared ones (no tenant's, whatever their tags say,
+    as the server sees them)."""
     for page in _pages(sm, "list_secrets"):
         for secret in page.get("SecretList", []):
             tags = {t["Key"]: t["Value"] for t in secret.get("Tags", [])}
-            tenant = tenant_of_secret_name(secret["Name"]) or _tag(tags, tag_key)
-            if tenant is None:
+            shared = is_shared_secret_name(secret["Name"])
+            tenant = (
+                None if shared else tenant_of_secret_name(secret["Name"]) or _tag(tags, tag_key)
+            )
+            if tenant is None and not shared:
                 continue
             policy_text = _calling(sm.get_resource_policy, SecretId=secret["ARN"]).get(
                 "ResourcePolicy"
@@ -270,6 +320,28 @@ def _secrets(sm: Any, tag_key: str) -> Iterator[AnalysedResource]:
                 name=secret["Name"],
                 policy=_named("resource policy", policy_text, "resource") if policy_text else None,
             )
+
+
+def _shares(admin: Any) -> list[ShareRecord]:
+    """Every share, through the admin API's ListShares."""
+    found: list[ShareRecord] = []
+    parameters: dict[str, Any] = {}
+    while True:
+        page = _calling(admin.list_shares, **parameters)
+        found.extend(
+            ShareRecord(
+                tenant_id=s["TenantId"],
+                secret_pattern=s["SecretPattern"],
+                actions=tuple(s.get("Actions", ())),
+                created_at=s["CreatedDate"],
+                created_by=s.get("CreatedBy", ""),
+            )
+            for s in page.get("Shares", [])
+        )
+        token = page.get("NextToken")
+        if not token:
+            return found
+        parameters["NextToken"] = token
 
 
 def _keys(kms: Any, tag_key: str) -> Iterator[AnalysedResource]:

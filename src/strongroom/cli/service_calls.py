@@ -14,7 +14,11 @@ def client(service: str, endpoint: str, region: str) -> Any:
     import botocore.session
     from botocore.config import Config
 
-    return botocore.session.get_session().create_client(
+    from strongroom.client import service_model
+
+    session = botocore.session.get_session()
+    service_model.register(session)  # the admin API ("strongroom") ships with the package
+    return session.create_client(
         service,
         endpoint_url=endpoint,
         region_name=region,

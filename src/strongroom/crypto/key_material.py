@@ -56,6 +56,11 @@ class KeyMaterial:
         self._check_not_wiped()
         return bytes(self._buffer)
 
+    @property
+    def wiped(self) -> bool:
+        """True once :meth:`wipe` ran (a user racing an eviction can tell and reload)."""
+        return self._wiped
+
     def _check_not_wiped(self) -> None:
         if self._wiped:
             raise ValueError("key material has been wiped")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from cryptography.exceptions import InvalidSignature
+import hashlib
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
@@ -13,6 +15,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 PRIVATE_KEY_SIZE = 32
+SIGNATURE_SIZE = 64
 
 
 class Ed25519Signer:
@@ -51,3 +54,17 @@ def verify(public_key_pem: bytes, message: bytes, signature: bytes) -> bool:
     except InvalidSignature:
         return False
     return True
+
+
+def public_key_fingerprint(public_key_pem: bytes) -> bytes | None:
+    """SHA-256 of the key's SubjectPublicKeyInfo DER, if the PEM is an Ed25519 public key;
+    None otherwise (a certificate or statement names its signing key by this)."""
+    try:
+        key = load_pem_public_key(public_key_pem)
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        return None
+    return hashlib.sha256(
+        key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+    ).digest()

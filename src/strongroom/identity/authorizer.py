@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from strongroom.authorization import AccessDecision, AccessRequest, ResourcePolicy
+from strongroom.authorization import AccessDecision, AccessRequest, ResourcePolicy, TenantGate
 from strongroom.clock import Clock
 from strongroom.context import ASSUMED_ROLE, IAM_USER, CallContext, Principal
 from strongroom.errors import AccessDenied, AccessDeniedException, AuthError
@@ -32,6 +32,36 @@ _VARIABLE = re.compile(r"\$\{([^}]*)\}")
 
 DEFAULT_TENANT_TAG_KEY = "customer"
 TENANT_GUARD_REASON = "because the tenant guard refuses access across tenants"
+NO_SHARE_REASON = (
+    "because the tenant guard admits a tenant to shared secrets only through a share, "
+    "and no share for tenant {tenant} covers this secret and action"
+)
+INACTIVE_TENANT_REASON = "because tenant {tenant} is {state}"
+SHREDDED_TENANT_REASON = "because tenant {tenant} was shredded and takes no new data"
+# Actions that would put new data under a tenant (a new ciphertext under its key or
+# partition, a new secret or value): refused for everyone, the root included, once the
+# tenant is shredded, so a destroyed tenant's key or partition is never made again.
+NEW_TENANT_DATA_ACTIONS = frozenset(
+    {
+        "kms:Encrypt",
+        "kms:GenerateDataKey",
+        "kms:GenerateDataKeyWithoutPlaintext",
+        "kms:GenerateDataKeyPair",
+        "kms:GenerateDataKeyPairWithoutPlaintext",
+        "kms:ReEncryptTo",
+        "secretsmanager:CreateSecret",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecret",
+        "secretsmanager:RestoreSecret",
+    }
+)
+SHREDDED = "SHREDDED"  # the tenant status (strongroom.tenancy.tenants; a layer above)
+# How a refusal words a tenant status that stops every call of the tenant's principals.
+_INACTIVE_STATES = {
+    "SUSPENDED": "suspended",
+    "OFFBOARDING": "being offboarded",
+    "SHREDDED": "shredded",
+}
 # Services whose access-denied error is the query protocol's "AccessDenied".
 _QUERY_SERVICES = ("iam:", "sts:")
 _PRINCIPAL_TYPES = {IAM_USER: "User", ASSUMED_ROLE: "AssumedRole"}
@@ -72,6 +102,16 @@ def _parsed(text: str, kind: str) -> PolicyDocument:
     return parse_policy(text, kind)  # type: ignore[arg-type]
 
 
+class _ClosedGate:
+    """The TenantGate without tenancy: every tenant active, no shares."""
+
+    def inactive_status(self, tenant: str) -> str | None:
+        return None
+
+    def opens(self, tenant: str, shared_name: str, action: str) -> bool:
+        return False
+
+
 class PolicyAuthorizer:
     """Decides each AccessRequest: tenant guard first, then AWS's policy evaluation logic."""
 
@@ -82,11 +122,13 @@ class PolicyAuthorizer:
         messages: AuthorizationMessages,
         *,
         tenant_tag_key: str = DEFAULT_TENANT_TAG_KEY,
+        gate: TenantGate | None = None,
     ) -> None:
         self._policies = policies
         self._clock = clock
         self._messages = messages
         self._tenant_tag_key = tenant_tag_key.lower()
+        self._gate: TenantGate = gate or _ClosedGate()
         self._decisions: dict[tuple[object, ...], Decision] = {}
         self._now_cache: tuple[int, str, str] = (-1, "", "")
 
@@ -100,8 +142,18 @@ class PolicyAuthorizer:
 
     def decide(self, ctx: CallContext, request: AccessRequest) -> AccessDecision:
         principal = ctx.principal
-        if principal.tenant is not None and self._crosses_tenants(principal.tenant, request):
-            return AccessDecision(False, TENANT_GUARD_REASON, tenant_guard=True)
+        if request.action in NEW_TENANT_DATA_ACTIONS:
+            shredded = self._shredded_tenant(request)
+            if shredded is not None:
+                return AccessDecision(
+                    False, SHREDDED_TENANT_REASON.format(tenant=shredded), tenant_guard=True
+                )
+        if principal.tenant is not None:
+            # Before the decision cache: a share or a tenant status can change at any time,
+            # and no cached allow may outlive it.
+            refusal = self._guard(principal.tenant, request)
+            if refusal is not None:
+                return AccessDecision(False, refusal, tenant_guard=True)
         if principal.is_root and request.resource_policy is None:
             return AccessDecision(True)  # the root's identity side allows everything
         decision = self._evaluate(ctx, request)
@@ -109,13 +161,40 @@ class PolicyAuthorizer:
 
     # -- the tenant guard ------------------------------------------------------------
 
+    def _guard(self, tenant: str, request: AccessRequest) -> str | None:
+        """Why the tenant guard refuses a tenant-bound caller, whatever policies say, or
+        None: its tenant is not active; it reaches outside its tenant; or it reaches a
+        shared secret that no share of its tenant opens for this action."""
+        state = self._gate.inactive_status(tenant)
+        if state is not None:
+            words = _INACTIVE_STATES.get(state.upper(), state.lower())
+            return INACTIVE_TENANT_REASON.format(tenant=tenant, state=words)
+        if self._crosses_tenants(tenant, request):
+            return TENANT_GUARD_REASON
+        shared = request.shared_resource_name
+        if shared is not None and not self._gate.opens(tenant, shared, request.action):
+            return NO_SHARE_REASON.format(tenant=tenant)
+        return None
+
+    def _shredded_tenant(self, request: AccessRequest) -> str | None:
+        named = request.request_tenants
+        if request.resource_tenant is not None:
+            named = named | {request.resource_tenant}
+        for tenant in sorted(named):
+            if self._gate.inactive_status(tenant) == SHREDDED:
+                return tenant
+        return None
+
     def _crosses_tenants(self, tenant: str, request: AccessRequest) -> bool:
         """True if a tenant-bound caller reaches outside its tenant, whatever policies say:
         another tenant's resource, a request naming another tenant (an encryption context,
-        a tag value), or any change to the tag that defines tenancy (no self-tagging)."""
+        a tag value), any change to the tag that defines tenancy (no self-tagging), or any
+        change to the shares that open the guard (no self-sharing)."""
         if request.resource_tenant is not None and request.resource_tenant != tenant:
             return True
         if any(named != tenant for named in request.request_tenants):
+            return True
+        if request.changes_sharing:
             return True
         return any(key.lower() == self._tenant_tag_key for key in request.tag_keys_written)
 

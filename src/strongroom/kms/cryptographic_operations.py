@@ -16,6 +16,8 @@ from strongroom.errors import (
     InvalidKeyUsageException,
     KMSInvalidMacException,
     KMSInvalidSignatureException,
+    KMSInvalidStateException,
+    LimitExceededException,
     NotFoundException,
     UnsupportedOperationException,
     ValidationException,
@@ -33,8 +35,14 @@ from strongroom.kms.key_specs import (
     SYMMETRIC_DEFAULT,
 )
 from strongroom.kms.key_usage import KeyUsageTracker
-from strongroom.kms.keyring import CiphertextUnusable, KeyRing, key_material_id
-from strongroom.kms.ports import KmsKeyRecord
+from strongroom.kms.keyring import (
+    CiphertextUnusable,
+    KeyRing,
+    PartitionDestroyed,
+    key_material_id,
+)
+from strongroom.kms.partition_keys import MAX_PARTITION_VALUE_CHARS, is_valid_partition_value
+from strongroom.kms.ports import KmsKeyRecord, PartitionLimitReached
 
 _DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
 _DRY_RUN_MESSAGE = "The request would have succeeded, but the DryRun option is set."
@@ -157,7 +165,23 @@ class CryptographicOperations:
     def _seal(
         self, ctx: CallContext, record: KmsKeyRecord, plaintext: bytes, context: Mapping[str, str]
     ) -> tuple[int, bytes]:
-        return self._keyring.encrypt_versioned(record.key_id, plaintext, context)
+        """(version, blob) under a symmetric key; under the context's partition when the
+        key is partitioned and the context names a value of its partition key (without
+        one the blob is under the shared material: not shreddable per tenant)."""
+        name = record.partition_key_name
+        value = None if name is None else context.get(name)
+        if value is not None and not is_valid_partition_value(value):
+            raise ValidationException(
+                f"{record.arn} is partitioned by the encryption context key {name}; its value "
+                f"must be 1 to {MAX_PARTITION_VALUE_CHARS} characters, without control "
+                "characters."
+            )
+        try:
+            return self._keyring.encrypt_versioned(record.key_id, plaintext, context, name)
+        except PartitionLimitReached as exc:
+            raise LimitExceededException(
+                f"{record.arn} has as many {name} partitions as a KMS key may have."
+            ) from exc
 
     def _encrypt_with(
         self,
@@ -291,10 +315,15 @@ class CryptographicOperations:
         _dry_run(dry_run and ignore_ciphertext)
         try:
             key_id, version, plaintext = self._keyring.decrypt_versioned(
-                blob, checked_context(context)
+                blob, checked_context(context), record.partition_key_name
             )
         except CiphertextUnusable as exc:
             raise InvalidCiphertextException("") from exc
+        except PartitionDestroyed as exc:
+            raise KMSInvalidStateException(
+                f"The key material of the {record.partition_key_name} partition this "
+                f"ciphertext was encrypted under ({record.arn}) was destroyed."
+            ) from exc
         if key_id != record.key_id:  # the header is authenticated; this cannot differ
             raise InvalidCiphertextException("")
         # A dry run checks the ciphertext too, unless told to ignore it (DryRunModifiers).

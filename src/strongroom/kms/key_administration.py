@@ -1,11 +1,14 @@
-"""KMS key lifecycle: create, describe, list, enable/disable, tag, schedule deletion."""
+"""KMS key lifecycle: create, describe, list, enable/disable, tag, delete and destroy."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from strongroom.authorization import ConditionValue
 from strongroom.clock import Clock
@@ -13,6 +16,7 @@ from strongroom.context import CallContext
 from strongroom.errors import (
     KMSInvalidStateException,
     LimitExceededException,
+    NotFoundException,
     TagException,
     UnsupportedOperationException,
     ValidationException,
@@ -31,10 +35,16 @@ from strongroom.kms.key_access import (
 )
 from strongroom.kms.key_authorization import KeyAuthorization, flag, tag_conditions
 from strongroom.kms.key_policies import check_lockout, parse_key_policy
-from strongroom.kms.key_specs import KEY_SPECS, SYMMETRIC_DEFAULT, UNSUPPORTED_KEY_SPECS
+from strongroom.kms.key_specs import (
+    ENCRYPT_DECRYPT,
+    KEY_SPECS,
+    SYMMETRIC_DEFAULT,
+    UNSUPPORTED_KEY_SPECS,
+)
 from strongroom.kms.key_usage import KeyUsageTracker
 from strongroom.kms.keyring import KeyRing, key_material_id
-from strongroom.kms.ports import KeyDestructionRecord, KmsKeyRecord
+from strongroom.kms.partition_keys import MAX_PARTITION_VALUE_CHARS, is_valid_partition_value
+from strongroom.kms.ports import KeyDestructionRecord, KeyLimits, KmsKeyRecord
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +55,75 @@ MAX_PENDING_WINDOW_DAYS = 30
 DEFAULT_LIST_LIMIT = 100
 DEFAULT_TAG_LIST_LIMIT = 50
 _SWEEP_BATCH = 100
+# CreateKey with this tag makes a partitioned key; the tag's value is the encryption-context
+# key whose values get a partition each. It cannot be changed afterwards.
+PARTITION_KEY_TAG = "strongroom:partition-key"
+DEFAULT_PARTITION_KEY_NAME = "tenant_id"
+MAX_PARTITION_KEY_NAME_CHARS = 128
+# kms_key_destructions.reason
+MAX_DESTRUCTION_REASON_CHARS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionDestruction:
+    """What :meth:`KeyAdministration.destroy_partition` crypto-shredded: every partition
+    of one value of a key's partition context key, in every key version."""
+
+    key_id: str
+    key_arn: str
+    value: str
+    partition_ids: tuple[str, ...]  # 32 hex digits each, as in the blob header
+    versions: tuple[int, ...]  # the key version of each partition, in the same order
+    encryptions: int  # blobs sealed under these partitions (the ciphertexts they protected)
+    destroyed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyDestruction:
+    """What :meth:`KeyAdministration.destroy_key_now` crypto-shredded: all of a key."""
+
+    key_id: str
+    key_arn: str
+    versions: tuple[int, ...]
+    partition_ids: tuple[str, ...]
+    encryptions: int  # blobs sealed under the versions and under every partition
+    destroyed_at: datetime
+
+
+def _partition_key_name(tags: Sequence[tuple[str, str]], spec: str, usage: str) -> str | None:
+    """The partition context key CreateKey's tags ask for, if any, checked."""
+    name = dict(tags).get(PARTITION_KEY_TAG)
+    if name is None:
+        return None
+    if not 1 <= len(name) <= MAX_PARTITION_KEY_NAME_CHARS:
+        raise ValidationException(
+            f"The {PARTITION_KEY_TAG} tag must name an encryption context key of 1 to "
+            f"{MAX_PARTITION_KEY_NAME_CHARS} characters."
+        )
+    if spec != SYMMETRIC_DEFAULT or usage != ENCRYPT_DECRYPT:
+        raise ValidationException(
+            f"Only {SYMMETRIC_DEFAULT} KMS keys with key usage {ENCRYPT_DECRYPT} can be "
+            f"partitioned ({PARTITION_KEY_TAG}); this key is {spec} for {usage}."
+        )
+    return name
+
+
+def _refuse_partition_tag(tag_keys: Iterable[str]) -> None:
+    if PARTITION_KEY_TAG in tag_keys:
+        raise TagException(
+            f"The tag {PARTITION_KEY_TAG} is set when a KMS key is created and cannot be "
+            "changed or removed."
+        )
+
+
+def _canonical_key_id(key_id: str) -> str:
+    try:
+        canonical = str(uuid.UUID(key_id))
+    except ValueError:
+        canonical = ""
+    if canonical != key_id:
+        raise ValidationException(f"{key_id!r} is not a KMS key id.")
+    return canonical
 
 
 def validate_tags(tags: Sequence[shapes.Tag]) -> list[tuple[str, str]]:
@@ -73,6 +152,8 @@ class KeyAdministration:
         usage: KeyUsageTracker,
         clock: Clock,
         authorization: KeyAuthorization,
+        *,
+        limits: KeyLimits | None = None,
     ) -> None:
         self._access = access
         self._keyring = keyring
@@ -80,6 +161,10 @@ class KeyAdministration:
         self._clock = clock
         self._authorization = authorization
         self._store = access.directory.store
+        # Tenants' key-count quotas (None: no limits); counting and inserting a tenant's
+        # key happen under the lock, so this process never overshoots a limit.
+        self._limits = limits
+        self._quota_lock = threading.Lock()
 
     def _administered(
         self,
@@ -131,6 +216,7 @@ class KeyAdministration:
             raise UnsupportedOperationException(f"Origin {origin} is not supported.")
         spec, usage = self._spec_and_usage(request)
         tags = validate_tags(request.tags or ())
+        partition_key_name = _partition_key_name(tags, spec, usage)
         bypass = bool(request.bypass_policy_lockout_safety_check)
         conditions: dict[str, ConditionValue] = {
             "kms:KeySpec": spec,
@@ -155,24 +241,53 @@ class KeyAdministration:
             document = parse_key_policy(request.policy)
             if not bypass:
                 check_lockout(ctx, arn, document)
-        if origin == "AWS_KMS":
-            # Material first: a crash between the two writes leaves only unreachable material.
-            self._keyring.create_key_material(key_id, spec)
-        record = KmsKeyRecord(
-            key_id=key_id,
-            arn=arn,
-            region=ctx.region,
-            created_at=self._clock.now(),
-            key_manager="CUSTOMER",
-            key_state=ENABLED if origin == "AWS_KMS" else PENDING_IMPORT,
-            description=request.description or "",
-            key_spec=spec,
-            key_usage=usage,
-            origin=origin,
-            policy=request.policy,
-        )
-        self._store.insert_key(record, tags)
+        # A tenant-bound caller's key belongs to its tenant: tagged so, it counts against the
+        # tenant's quota and the tenant guard keeps other tenants off it.
+        tenant = tenant or ctx.principal.tenant
+        if tenant is not None and self._authorization.tenant_of(dict(tags)) is None:
+            tags = [*tags, (self._authorization.tenant_tag_key, tenant)]
+            if len(tags) > MAX_TAGS_PER_KEY:
+                raise LimitExceededException(
+                    f"A KMS key can have at most {MAX_TAGS_PER_KEY} tags, "
+                    f"the tenant tag {self._authorization.tenant_tag_key} included."
+                )
+        with self._tenant_key_slot(tenant):
+            if origin == "AWS_KMS":
+                # Material first: a crash between the two writes leaves only unreachable
+                # material.
+                self._keyring.create_key_material(key_id, spec)
+            record = KmsKeyRecord(
+                key_id=key_id,
+                arn=arn,
+                region=ctx.region,
+                created_at=self._clock.now(),
+                key_manager="CUSTOMER",
+                key_state=ENABLED if origin == "AWS_KMS" else PENDING_IMPORT,
+                description=request.description or "",
+                key_spec=spec,
+                key_usage=usage,
+                origin=origin,
+                policy=request.policy,
+                partition_key_name=partition_key_name,
+            )
+            self._store.insert_key(record, tags)
         return shapes.CreateKeyResult(key_metadata=self.metadata(ctx, record))
+
+    @contextmanager
+    def _tenant_key_slot(self, tenant: str | None) -> Iterator[None]:
+        """Room for one more key of ``tenant`` while it is made (LimitExceededException if
+        its quota has none): counting and inserting happen under one lock."""
+        limit = None if tenant is None or self._limits is None else self._limits.max_keys(tenant)
+        if tenant is None or limit is None:
+            yield
+            return
+        with self._quota_lock:
+            if self._store.tenant_key_count(self._authorization.tenant_tag_key, tenant) >= limit:
+                raise LimitExceededException(
+                    f"Tenant {tenant} already has {limit} KMS keys, the limit of its quota "
+                    "(max_keys); keys pending deletion count until they are deleted."
+                )
+            yield
 
     def metadata(self, ctx: CallContext, record: KmsKeyRecord) -> shapes.KeyMetadata:
         """DescribeKey's KeyMetadata for a record."""
@@ -285,6 +400,7 @@ class KeyAdministration:
     def tag_resource(self, ctx: CallContext, request: shapes.TagResourceRequest) -> None:
         record = self._access.find(ctx, request.key_id, allow_alias=False)
         tags = validate_tags(request.tags)
+        _refuse_partition_tag(k for k, _ in tags)
         tenant = self._authorization.tenant_of(dict(tags))
         self._authorization.key(
             ctx,
@@ -304,6 +420,7 @@ class KeyAdministration:
 
     def untag_resource(self, ctx: CallContext, request: shapes.UntagResourceRequest) -> None:
         record = self._access.find(ctx, request.key_id, allow_alias=False)
+        _refuse_partition_tag(request.tag_keys)
         self._authorization.key(
             ctx,
             "UntagResource",
@@ -395,18 +512,92 @@ class KeyAdministration:
             if not due:
                 return destroyed
             for record in due:
-                # Material first: once it is gone nothing can decrypt, whatever happens next.
-                count = self._keyring.destroy(record.key_id)
-                self._store.delete_key(
-                    record.key_id,
-                    KeyDestructionRecord(
-                        key_id=record.key_id,
-                        arn=record.arn,
-                        destroyed_at=self._clock.now(),
-                        versions_destroyed=count,
-                        reason="ScheduledDeletion",
-                    ),
-                )
-                self._access.directory.invalidate(record.key_id)
-                log.info("destroyed KMS key %s (%d key versions)", record.key_id, count)
+                self.destroy_key_now(record.key_id, "ScheduledDeletion")
                 destroyed += 1
+
+    # -- destruction for the tenancy service (internal: not on the wire) -----------------
+
+    def partition_key_name(self, key_id: str) -> str | None:
+        """The encryption-context key a key is partitioned by; None if it is not."""
+        record = self._access.directory.load(_canonical_key_id(key_id))
+        if record is None:
+            raise NotFoundException(f"Key '{key_id}' does not exist")
+        return record.partition_key_name
+
+    def _gone(self, key_id: str) -> str:
+        """The ARN of a key destroyed already; NotFoundException if it never existed."""
+        destruction = self._store.destruction(key_id)
+        if destruction is None:
+            raise NotFoundException(f"Key '{key_id}' does not exist")
+        return destruction.arn
+
+    def destroy_partition(self, key_id: str, value: str) -> PartitionDestruction:
+        """Crypto-shred one value's partitions of a partitioned key, in every version: its
+        blobs stop decrypting (KMSInvalidStateException), other values' blobs do not.
+        Destroying again (or after the key) returns an empty destruction."""
+        key_id = _canonical_key_id(key_id)
+        if not is_valid_partition_value(value):
+            raise ValidationException(
+                f"A partition value is 1 to {MAX_PARTITION_VALUE_CHARS} characters, "
+                "without control characters."
+            )
+        record = self._store.key(key_id)
+        if record is None:
+            return PartitionDestruction(
+                key_id, self._gone(key_id), value, (), (), 0, self._clock.now()
+            )
+        if record.partition_key_name is None:
+            raise ValidationException(f"{record.arn} is not a partitioned KMS key.")
+        destroyed = self._keyring.destroy_partition(key_id, value)
+        log.info("destroyed %d partitions of KMS key %s", len(destroyed), key_id)
+        return PartitionDestruction(
+            key_id=key_id,
+            key_arn=record.arn,
+            value=value,
+            partition_ids=tuple(p.partition_id.hex() for p in destroyed),
+            versions=tuple(p.version for p in destroyed),
+            encryptions=sum(p.encryptions for p in destroyed),
+            destroyed_at=destroyed[0].destroyed_at if destroyed else self._clock.now(),
+        )
+
+    def destroy_key_now(self, key_id: str, reason: str) -> KeyDestruction:
+        """Crypto-shred a key at once, whatever its state: every version and partition of
+        its material, then its metadata (a ``kms_key_destructions`` record with ``reason``
+        stays). Destroying again returns an empty destruction."""
+        key_id = _canonical_key_id(key_id)
+        if not 1 <= len(reason) <= MAX_DESTRUCTION_REASON_CHARS:
+            raise ValidationException(
+                f"A destruction reason is 1 to {MAX_DESTRUCTION_REASON_CHARS} characters."
+            )
+        record = self._store.key(key_id)
+        if record is None:
+            return KeyDestruction(key_id, self._gone(key_id), (), (), 0, self._clock.now())
+        # Material first: once it is gone nothing can decrypt, whatever happens next.
+        material = self._keyring.destroy_key_material(key_id)
+        destroyed_at = self._clock.now()
+        self._store.delete_key(
+            key_id,
+            KeyDestructionRecord(
+                key_id=key_id,
+                arn=record.arn,
+                destroyed_at=destroyed_at,
+                versions_destroyed=len(material.versions),
+                reason=reason,
+            ),
+        )
+        self._access.directory.invalidate(key_id)
+        log.info(
+            "destroyed KMS key %s (%d key versions, %d partitions)",
+            key_id,
+            len(material.versions),
+            len(material.partitions),
+        )
+        return KeyDestruction(
+            key_id=key_id,
+            key_arn=record.arn,
+            versions=material.versions,
+            partition_ids=tuple(p.partition_id.hex() for p in material.partitions),
+            encryptions=material.version_encryptions
+            + sum(p.encryptions for p in material.partitions),
+            destroyed_at=destroyed_at,
+        )

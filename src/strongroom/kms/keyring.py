@@ -1,4 +1,4 @@
-"""The key hierarchy at run time: root key → domain key → KMS key versions → ciphertexts.
+"""The key hierarchy at run time: root key → domain key → KMS key versions (→ partitions) → blobs.
 
 spec: docs/spec/key-hierarchy.md
 """
@@ -10,13 +10,24 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from strongroom.clock import Clock
 from strongroom.crypto import aead, asymmetric, ciphertext_blob, key_wrapping
 from strongroom.crypto.key_material import KeyMaterial
+from strongroom.kms.encryption_counts import EncryptionCounts
+from strongroom.kms.partition_keys import (
+    DEFAULT_MAX_PARTITIONS_PER_KEY,
+    DEFAULT_PARTITION_CACHE_LIMIT,
+    Partition,
+    PartitionKeys,
+    PartitionMissing,
+)
 from strongroom.kms.ports import (
+    DestroyedKeyMaterial,
+    DestroyedPartition,
     KeyMaterialStore,
     VersionExists,
     WrappedDomainKey,
@@ -42,6 +53,11 @@ class KeyMaterialMissing(Exception):
     """A KMS key has no material in the keystore (never created, or destroyed)."""
 
 
+class PartitionDestroyed(Exception):
+    """A blob names a partition that was destroyed, and its context names that partition's
+    value: crypto-shredded, not merely wrong."""
+
+
 _UNUSABLE = (
     ciphertext_blob.MalformedBlob,
     aead.AuthenticationFailed,
@@ -55,6 +71,24 @@ class _Reservation:
     version: int
     remaining: int
     expires: float
+
+
+T = TypeVar("T")
+
+
+def _with_partition(
+    lookup: Callable[[], Partition], use: Callable[[Partition], T]
+) -> tuple[Partition, T]:
+    """``use(lookup())``, looking the partition up once more if its cached key was wiped
+    (evicted, or destroyed) between the lookup and the use."""
+    partition = lookup()
+    try:
+        return partition, use(partition)
+    except ValueError:
+        if not partition.material.wiped:
+            raise
+    partition = lookup()
+    return partition, use(partition)
 
 
 def _version_identity(key_id: str, version: int, domain_key_id: bytes) -> bytes:
@@ -76,6 +110,11 @@ class KeyRing:
     Material is unwrapped once per process and kept as :class:`KeyMaterial`. Each key
     version has a usage budget; encryptions are reserved from the keystore in blocks so
     a crash can only over-count, and an exhausted version is replaced by a new one.
+
+    A partitioned key (one with a partition context key name) seals a blob whose context
+    has a value for that name under the partition of (key, version, value) instead of the
+    version's material (:class:`PartitionKeys`). Encryptions are counted exactly, per
+    version and per partition (:class:`EncryptionCounts`).
     """
 
     def __init__(
@@ -86,6 +125,8 @@ class KeyRing:
         *,
         usage_budget: int = DEFAULT_USAGE_BUDGET,
         reservation_block: int = DEFAULT_RESERVATION_BLOCK,
+        max_partitions_per_key: int = DEFAULT_MAX_PARTITIONS_PER_KEY,
+        partition_cache_limit: int = DEFAULT_PARTITION_CACHE_LIMIT,
     ) -> None:
         self._root = root_key
         self._store = store
@@ -100,6 +141,13 @@ class KeyRing:
         self._active_domain_key_id: bytes | None = None
         self._material: dict[tuple[str, int], KeyMaterial] = {}
         self._reservations: dict[str, _Reservation] = {}
+        self._partitions = PartitionKeys(
+            store,
+            clock,
+            max_values_per_key=max_partitions_per_key,
+            cache_limit=partition_cache_limit,
+        )
+        self._counts = EncryptionCounts(store)
 
     # -- domain key -----------------------------------------------------------------
 
@@ -185,10 +233,41 @@ class KeyRing:
         return material
 
     def destroy(self, key_id: str) -> int:
-        """Crypto-shred: delete every version from the keystore, then wipe the cache."""
+        """Delete every version from the keystore, then wipe the cache. Partitions stay:
+        they are wrapped under the versions and unwrap again only if the same material is
+        imported again (what deleting imported key material means)."""
         count = self._store.destroy_key_versions(key_id)
         self.forget(key_id)
         return count
+
+    def destroy_key_material(self, key_id: str) -> DestroyedKeyMaterial:
+        """Crypto-shred a key: every version and every partition, in one keystore
+        transaction, with exact encryption counts (including those not yet flushed)."""
+        with self._counts.settled():
+            destroyed = self._store.destroy_key_material(key_id, self._clock.now())
+        self.forget(key_id)
+        return replace(
+            destroyed,
+            version_encryptions=destroyed.version_encryptions + self._counts.take_versions(key_id),
+            partitions=tuple(self._with_pending_count(p) for p in destroyed.partitions),
+        )
+
+    def destroy_partition(self, key_id: str, value: str) -> list[DestroyedPartition]:
+        """Crypto-shred one value's partitions of a key, in every version; other values'
+        partitions are untouched. Empty if the value has none (destroyed already)."""
+        with self._counts.settled():
+            destroyed = self._store.destroy_partitions(key_id, value, self._clock.now())
+        self._partitions.forget_value(key_id, value)
+        return [self._with_pending_count(p) for p in destroyed]
+
+    def _with_pending_count(self, destroyed: DestroyedPartition) -> DestroyedPartition:
+        # Encryptions counted while the rows were being deleted are still in memory.
+        pending = self._counts.take_partition(destroyed.key_id, destroyed.partition_id)
+        return replace(destroyed, encryptions=destroyed.encryptions + pending)
+
+    def flush_encryption_counts(self) -> None:
+        """Add the encryptions counted in memory to the keystore (a periodic job)."""
+        self._counts.flush()
 
     def _create_version(self, key_id: str, version: int, material: KeyMaterial) -> bool:
         domain_id = self._require_domain_key_id()
@@ -276,6 +355,7 @@ class KeyRing:
             for slot in [s for s in self._material if s[0] == key_id]:
                 self._material.pop(slot).wipe()
             self._reservations.pop(key_id, None)
+        self._partitions.forget_key(key_id)
 
     def forget_all(self) -> None:
         """Drop and wipe every cached key version (dev reset)."""
@@ -284,6 +364,8 @@ class KeyRing:
                 material.wipe()
             self._material.clear()
             self._reservations.clear()
+        self._partitions.forget_all()
+        self._counts.forget_all()
 
     # -- ciphertexts ----------------------------------------------------------------
 
@@ -291,15 +373,37 @@ class KeyRing:
         return self.encrypt_versioned(key_id, plaintext, context)[1]
 
     def encrypt_versioned(
-        self, key_id: str, plaintext: bytes, context: Mapping[str, str]
+        self,
+        key_id: str,
+        plaintext: bytes,
+        context: Mapping[str, str],
+        partition_key_name: str | None = None,
     ) -> tuple[int, bytes]:
-        """(version used, blob) under the key's current version."""
+        """(version used, blob) under the key's current version, or under that version's
+        partition for ``context[partition_key_name]`` when the context has that key.
+
+        Raises :class:`~strongroom.kms.ports.PartitionLimitReached` for a value that would
+        be one partition value too many."""
         version = self._primary_version_for_encryption(key_id)
         material = self._material_for(key_id, version)
         if material is None:
             raise KeyMaterialMissing(key_id)
-        header = ciphertext_blob.BlobHeader(uuid.UUID(key_id), version)
-        return version, ciphertext_blob.seal(material, header, plaintext, context)
+        value = None if partition_key_name is None else context.get(partition_key_name)
+        if value is None:
+            header = ciphertext_blob.BlobHeader(uuid.UUID(key_id), version)
+            blob = ciphertext_blob.seal(material, header, plaintext, context)
+            self._counts.count_version(key_id, version)
+            return version, blob
+
+        def seal(partition: Partition) -> bytes:
+            header = ciphertext_blob.BlobHeader(uuid.UUID(key_id), version, partition.partition_id)
+            return ciphertext_blob.seal(partition.material, header, plaintext, context)
+
+        partition, blob = _with_partition(
+            lambda: self._partitions.for_encryption(key_id, version, value, material), seal
+        )
+        self._counts.count_partition(key_id, partition.partition_id)
+        return version, blob
 
     def key_id_of(self, blob: bytes) -> str:
         """The key a blob names, without decrypting it."""
@@ -314,17 +418,61 @@ class KeyRing:
         key_id, _, plaintext = self.decrypt_versioned(blob, context)
         return key_id, plaintext
 
-    def decrypt_versioned(self, blob: bytes, context: Mapping[str, str]) -> tuple[str, int, bytes]:
-        """(key id, key version, plaintext); :class:`CiphertextUnusable` for any failure."""
+    def decrypt_versioned(
+        self, blob: bytes, context: Mapping[str, str], partition_key_name: str | None = None
+    ) -> tuple[str, int, bytes]:
+        """(key id, key version, plaintext); :class:`CiphertextUnusable` for any failure,
+        except :class:`PartitionDestroyed` for a blob of a destroyed partition whose
+        context names that partition's value under ``partition_key_name``."""
         try:
             header, _ = ciphertext_blob.parse_header(blob)
             key_id = str(header.key_id)
             material = self._material_for(key_id, header.key_version)
             if material is None:
                 raise CiphertextUnusable
-            return key_id, header.key_version, ciphertext_blob.open_sealed(material, blob, context)
+            if header.partition_id is None:
+                plaintext = ciphertext_blob.open_sealed(material, blob, context)
+            else:
+                value = None if partition_key_name is None else context.get(partition_key_name)
+                if value is None:
+                    raise CiphertextUnusable
+                plaintext = self._open_partitioned(
+                    key_id, header.key_version, header.partition_id, material, value, blob, context
+                )
+            return key_id, header.key_version, plaintext
         except _UNUSABLE as exc:
             raise CiphertextUnusable from exc
+
+    def _open_partitioned(
+        self,
+        key_id: str,
+        version: int,
+        partition_id: bytes,
+        kek: KeyMaterial,
+        value: str,
+        blob: bytes,
+        context: Mapping[str, str],
+    ) -> bytes:
+        def lookup() -> Partition:
+            try:
+                return self._partitions.for_decryption(key_id, version, partition_id, kek)
+            except PartitionMissing as exc:
+                destroyed = self._partitions.destroyed(key_id, partition_id)
+                if (
+                    destroyed is not None
+                    and destroyed.version == version
+                    and destroyed.value == value
+                ):
+                    raise PartitionDestroyed(key_id) from exc
+                raise CiphertextUnusable from exc
+
+        def open_blob(partition: Partition) -> bytes:
+            # The value is bound in the AAD already; checking it first says so plainly.
+            if partition.value != value:
+                raise CiphertextUnusable
+            return ciphertext_blob.open_sealed(partition.material, blob, context)
+
+        return _with_partition(lookup, open_blob)[1]
 
     def generate_data_key(
         self, key_id: str, context: Mapping[str, str]

@@ -27,6 +27,49 @@ class WrappedKeyVersion:
     created_at: datetime
     encryptions_reserved: int
     wrapped: bytes = field(repr=False)
+    # Exact count of blobs sealed under this version without a partition (flushed in batches).
+    encryptions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WrappedPartition:
+    """One tenant partition of a KMS key version: a random key per value of the key's
+    partition context key, wrapped under that version's material. Lives in the keystore."""
+
+    key_id: str
+    version: int
+    value: str
+    partition_id: bytes
+    created_at: datetime
+    wrapped: bytes = field(repr=False)
+    # Exact count of blobs sealed under this partition (flushed in batches).
+    encryptions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DestroyedPartition:
+    """What is left of a destroyed partition: enough to say so, nothing to decrypt with."""
+
+    key_id: str
+    partition_id: bytes
+    version: int
+    value: str
+    encryptions: int
+    destroyed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DestroyedKeyMaterial:
+    """Everything one keystore transaction destroyed for a key."""
+
+    versions: tuple[int, ...]
+    # Blobs sealed under the versions themselves (not under a partition).
+    version_encryptions: int
+    partitions: tuple[DestroyedPartition, ...]
+
+
+class PartitionLimitReached(Exception):
+    """The key already has as many distinct partition values as it may."""
 
 
 class KeyMaterialStore(Protocol):
@@ -49,6 +92,45 @@ class KeyMaterialStore(Protocol):
     def destroy_key_versions(self, key_id: str) -> int:
         """Delete every version of a key and make sure the bytes leave the database files
         (SQLite: secure_delete plus a truncating WAL checkpoint). Returns how many."""
+        ...
+
+    # -- partitions --------------------------------------------------------------
+
+    def partition(self, key_id: str, version: int, value: str) -> WrappedPartition | None: ...
+
+    def partition_by_id(self, key_id: str, partition_id: bytes) -> WrappedPartition | None: ...
+
+    def insert_partition(
+        self, partition: WrappedPartition, max_values_per_key: int
+    ) -> WrappedPartition:
+        """Store a new partition and return it; if (key, version, value) has one already,
+        return that one instead. Raises :class:`PartitionLimitReached` if the value is new
+        to the key and the key has ``max_values_per_key`` distinct values already."""
+        ...
+
+    def destroyed_partition(self, key_id: str, partition_id: bytes) -> DestroyedPartition | None:
+        """The record a destroyed partition leaves behind, if it was destroyed."""
+        ...
+
+    def destroy_partitions(
+        self, key_id: str, value: str, destroyed_at: datetime
+    ) -> list[DestroyedPartition]:
+        """Delete every partition of (key, value), in all versions, leaving a record of
+        each; the bytes leave the database files as in :meth:`destroy_key_versions`."""
+        ...
+
+    def destroy_key_material(self, key_id: str, destroyed_at: datetime) -> DestroyedKeyMaterial:
+        """Delete every version and every partition of a key (and the partition records),
+        in one transaction, the bytes leaving the files as in :meth:`destroy_key_versions`."""
+        ...
+
+    def add_encryption_counts(
+        self,
+        versions: Mapping[tuple[str, int], int],
+        partitions: Mapping[tuple[str, bytes], int],
+    ) -> None:
+        """Add counted encryptions to versions and partitions (rows gone meanwhile are
+        skipped)."""
         ...
 
     def reset(self) -> None: ...
@@ -87,6 +169,8 @@ class KmsKeyRecord:
     policy: str | None = None
     # Bumped by every update; updates compare-and-set on it.
     row_version: int = 1
+    # The encryption-context key whose values get a partition each (set at creation only).
+    partition_key_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,3 +373,14 @@ class KeyDirectoryStore(Protocol):
     def last_usage(self, key_id: str) -> KeyUsageRecord | None: ...
 
     def reset(self) -> None: ...
+
+    def tenant_key_count(self, tenant_tag_key: str, tenant: str) -> int:
+        """How many keys (pending deletion included) carry the tenant tag with the value
+        ``tenant``; ``tenant_tag_key`` is in lower case and matched case-insensitively."""
+        ...
+
+
+class KeyLimits(Protocol):
+    """A tenant's limit on KMS keys (None: no limit), from its quotas."""
+
+    def max_keys(self, tenant: str) -> int | None: ...

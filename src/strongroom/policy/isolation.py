@@ -6,16 +6,21 @@ real ones plus a probe secret standing for the tenant's future secrets) for each
 sensitive action. What a policy allows is reported whether or not the tenant guard
 would stop it at run time: a finding the guard blocks is still a policy that says more
 than its author meant.
+
+Shared secrets (``/shared/…``, no tenant's) are evaluated for each tenant's own
+principals too: what a share opens is intended access, listed but not a finding; what
+policies allow without a share is listed as blocked by the tenant guard.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from strongroom.policy import (
+    Decision,
     MatchedStatement,
     NamedPolicy,
     PrincipalRef,
@@ -53,11 +58,12 @@ class AnalysedPrincipal:
 
 @dataclass(frozen=True, slots=True)
 class AnalysedResource:
-    """A tenant's secret or key, with its tags and its resource or key policy."""
+    """A tenant's secret or key, with its tags and its resource or key policy; or, with no
+    tenant, a shared secret (``/shared/…``) that tenants reach only through shares."""
 
     arn: str
     kind: Literal["secret", "key"]
-    tenant: str
+    tenant: str | None
     tags: Mapping[str, str]
     name: str | None = None
     policy: NamedPolicy | None = None
@@ -78,11 +84,38 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class SharedAccess:
+    """A tenant's principal whose policies allow an action on a shared secret: intended
+    if a share of its tenant opens it (``share`` names the share's pattern), else refused
+    at run time by the tenant guard for want of a share. Neither is a finding."""
+
+    tenant: str
+    principal: str
+    resource: str
+    action: str
+    statements: tuple[MatchedStatement, ...]
+    share: str | None
+
+    @property
+    def intended(self) -> bool:
+        return self.share is not None
+
+
+# (tenant, shared secret name, action) → the pattern of a share that opens it, or None.
+ShareLookup = Callable[[str, str, str], str | None]
+
+
+def _no_shares(tenant: str, name: str, action: str) -> str | None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
 class IsolationReport:
     findings: tuple[Finding, ...]
     administrators: tuple[str, ...]
     tenants: tuple[str, ...]
     evaluations: int = field(default=0)
+    shared: tuple[SharedAccess, ...] = ()
 
 
 def is_administrator(principal: AnalysedPrincipal) -> bool:
@@ -121,8 +154,11 @@ def analyse(
     extra_administrators: frozenset[str] = frozenset(),
     current_time: str = "2026-01-01T00:00:00Z",
     prefilter: bool = True,
+    share_of: ShareLookup = _no_shares,
 ) -> IsolationReport:
-    """Every (principal, tenant resource, sensitive action) a policy allows across tenants.
+    """Every (principal, tenant resource, sensitive action) a policy allows across tenants,
+    and every (tenant's principal, shared secret, action) a policy allows, with the share
+    (``share_of``) that opens it, if any.
 
     ``prefilter=False`` evaluates every pair (the reference the filtered run must equal)."""
     resources = list(resources)
@@ -130,6 +166,7 @@ def analyse(
         p.arn for p in principals if p.arn in extra_administrators or is_administrator(p)
     )
     findings: list[Finding] = []
+    shared: list[SharedAccess] = []
     evaluations = 0
     by_tag = _tag_index(resources)
     # Resources whose own policy may grant a principal directly are candidates for all.
@@ -152,22 +189,37 @@ def analyse(
             )
             for index in sorted(candidates):
                 resource = resources[index]
-                if resource.tenant == tenant:
+                owner = resource.tenant
+                if owner == tenant:
                     continue
                 actions = SECRET_ACTIONS if resource.kind == "secret" else KEY_ACTIONS
+                if owner is None:
+                    # A shared secret matters for the principals of a real tenant only: the
+                    # guard does not bind the others, and a session's tenant is hypothetical.
+                    if tenant is None or as_session:
+                        continue
+                    for action in actions:
+                        evaluations += 1
+                        decision = _decide(principal, resource, action, tags, current_time)
+                        if decision.effect == "Allow":
+                            shared.append(
+                                SharedAccess(
+                                    tenant=tenant,
+                                    principal=principal.arn,
+                                    resource=resource.arn,
+                                    action=action,
+                                    statements=decision.statements,
+                                    share=share_of(tenant, resource.name or "", action),
+                                )
+                            )
+                    continue
                 for action in actions:
                     evaluations += 1
-                    decision = evaluate(
-                        _request(principal, resource, action, tags, current_time),
-                        identity=principal.policies,
-                        resource=resource.policy,
-                        resource_required=resource.kind == "key",
-                        boundary=principal.boundary,
-                    )
+                    decision = _decide(principal, resource, action, tags, current_time)
                     if decision.effect == "Allow":
                         findings.append(
                             Finding(
-                                tenant=resource.tenant,
+                                tenant=owner,
                                 principal=principal.arn,
                                 resource=resource.arn,
                                 action=action,
@@ -176,8 +228,24 @@ def analyse(
                                 as_session=as_session,
                             )
                         )
-    tenants = tuple(sorted({r.tenant for r in resources}))
-    return IsolationReport(tuple(findings), admins, tenants, evaluations)
+    tenants = tuple(sorted({r.tenant for r in resources if r.tenant is not None}))
+    return IsolationReport(tuple(findings), admins, tenants, evaluations, tuple(shared))
+
+
+def _decide(
+    principal: AnalysedPrincipal,
+    resource: AnalysedResource,
+    action: str,
+    tags: Mapping[str, str],
+    current_time: str,
+) -> Decision:
+    return evaluate(
+        _request(principal, resource, action, tags, current_time),
+        identity=principal.policies,
+        resource=resource.policy,
+        resource_required=resource.kind == "key",
+        boundary=principal.boundary,
+    )
 
 
 def _tenant_of(principal: AnalysedPrincipal, tag_key: str) -> str | None:

@@ -12,7 +12,7 @@ from strongroom.authorization import (
     ResourcePolicy,
 )
 from strongroom.context import CallContext
-from strongroom.ids import tenant_of_secret_name
+from strongroom.ids import is_shared_secret_name, tenant_of_secret_name
 
 ACTION_PREFIX = "secretsmanager:"
 DEFAULT_TENANT_TAG_KEY = "customer"
@@ -45,6 +45,8 @@ class SecretAccess:
 
     The tenant that owns a secret is the tenant of its name (``/customer/{id}/…``), or else
     the value of its tenant tag: the tenant guard refuses other tenants' principals either way.
+    A secret under ``/shared/`` belongs to no tenant whatever its tags say: the guard lets a
+    tenant's principals reach it only through a share naming that tenant.
     """
 
     def __init__(self, authorizer: Authorizer, tenant_tag_key: str = DEFAULT_TENANT_TAG_KEY):
@@ -52,6 +54,8 @@ class SecretAccess:
         self._tenant_tag_key = tenant_tag_key
 
     def tenant_of(self, name: str, tags: Mapping[str, str]) -> str | None:
+        if is_shared_secret_name(name):
+            return None
         return tenant_of_secret_name(name) or tags.get(self._tenant_tag_key)
 
     def tenants_named(self, tags: Sequence[tuple[str, str]]) -> frozenset[str]:
@@ -81,6 +85,7 @@ class SecretAccess:
             resource_tenant=self.tenant_of(name, tag_map),
             request_tenants=request_tenants,
             tag_keys_written=tag_keys_written,
+            shared_resource_name=name if is_shared_secret_name(name) else None,
         )
 
     def authorize(self, ctx: CallContext, request: AccessRequest) -> None:

@@ -147,6 +147,12 @@ class SecretsTransaction(Protocol):
 
     def secrets_due_for_deletion(self, now: datetime) -> list[SecretRecord]: ...
 
+    def tenant_secret_count(self, tenant: str) -> int:
+        """How many secrets the tenant has, those pending deletion included."""
+        ...
+
+    def version_count(self, secret_id: int) -> int: ...
+
     def reset(self) -> None:
         """Delete every secret and version (dev mode reset)."""
         ...
@@ -192,3 +198,20 @@ class DataKeys(Protocol):
     def rewrap_data_key(
         self, ctx: CallContext, blob: bytes, context: Mapping[str, str], destination: str
     ) -> tuple[bytes, str]: ...
+
+
+class SecretLimits(Protocol):
+    """A tenant's count limits on secrets (None: no limit), from its quotas."""
+
+    def max_secrets(self, tenant: str) -> int | None: ...
+
+    def max_secret_versions(self, tenant: str) -> int | None: ...
+
+
+class TenantKeys(Protocol):
+    """The KMS key of each tenant that exists as an object (DESIGN §6: a secret under
+    ``/customer/{id}/`` is encrypted under its tenant's key unless it names another)."""
+
+    def key_for(self, tenant_id: str) -> str | None:
+        """The tenant's key id, or None when there is no such tenant object."""
+        ...

@@ -51,11 +51,13 @@ from strongroom.secretsmanager.ports import (
     DuplicateName,
     NewVersion,
     SecretHead,
+    SecretLimits,
     SecretReader,
     SecretRecord,
     SecretStore,
     SecretsTransaction,
     StaleRecord,
+    TenantKeys,
     ValueKind,
     VersionRecord,
 )
@@ -225,11 +227,18 @@ class SecretsManagerService:
         authorizer: Authorizer,
         *,
         tenant_tag_key: str = DEFAULT_TENANT_TAG_KEY,
+        limits: SecretLimits | None = None,
+        tenant_keys: TenantKeys | None = None,
     ) -> None:
         self._store = store
         self._kms = kms
         self._clock = clock
         self._access = SecretAccess(authorizer, tenant_tag_key)
+        # Tenants' count quotas (None: no limits).
+        self._limits = limits
+        # Tenants' own keys: a secret under /customer/{id}/ is encrypted under it by default.
+        self._tenant_keys = tenant_keys
+        self._tenant_tag_key = tenant_tag_key
 
     # -- plumbing -------------------------------------------------------------------
 
@@ -408,10 +417,13 @@ class SecretsManagerService:
         same_kind = version.value_kind == value.kind
         return hmac.compare_digest(existing, value.plaintext) and same_kind
 
-    def _prune_versions(self, tx: SecretsTransaction, secret_id: int, now: datetime) -> None:
-        """Keep at most 100 versions, never removing labelled ones or any under 24 hours old."""
+    def _prune_versions(
+        self, tx: SecretsTransaction, secret_id: int, now: datetime, keep: int = MAX_VERSIONS_KEPT
+    ) -> None:
+        """Keep at most ``keep`` (100) versions, never removing labelled ones or any under
+        24 hours old."""
         versions = tx.versions(secret_id)
-        excess = len(versions) - MAX_VERSIONS_KEPT
+        excess = len(versions) - keep
         if excess <= 0:
             return
         labelled = set(tx.stages(secret_id).values())
@@ -446,9 +458,11 @@ class SecretsManagerService:
         sealed: SealedValue,
         labels: tuple[str, ...],
         now: datetime,
+        tenant: str | None = None,
     ) -> None:
         """Store a new version, attach its labels (moving AWSCURRENT hands AWSPREVIOUS to
-        the old current) and prune old unlabelled versions."""
+        the old current) and prune old unlabelled versions; refuse (rolling back) if the
+        secret would keep more versions than its tenant's quota allows."""
         tx.insert_version(
             secret_id,
             NewVersion(
@@ -465,7 +479,17 @@ class SecretsManagerService:
         staging.apply(stages, changes)
         for label, target in changes.items():
             tx.set_stage(secret_id, label, target)
-        self._prune_versions(tx, secret_id, now)
+        limit = self._limits.max_secret_versions(tenant) if tenant and self._limits else None
+        if limit is None:
+            self._prune_versions(tx, secret_id, now)
+            return
+        self._prune_versions(tx, secret_id, now, min(limit, MAX_VERSIONS_KEPT))
+        if tx.version_count(secret_id) > limit:
+            raise LimitExceededException(
+                f"The secret would have more than {limit} versions, the limit for tenant "
+                f"{tenant} (quota max_secret_versions); versions under 24 hours old or with "
+                "a staging label are kept."
+            )
 
     def _resolve_kms_reference(self, ctx: CallContext, kms_key_id: str | None) -> str | None:
         if kms_key_id is None or kms_key_id == "":
@@ -517,7 +541,17 @@ class SecretsManagerService:
                 request_tenants=self._access.tenants_named(tags),
             ),
         )
-        kms_key_id = self._resolve_kms_reference(ctx, request.kms_key_id)
+        kms_reference = request.kms_key_id
+        named_tenant = tenant_of_secret_name(request.name)
+        tenant_key = None
+        if named_tenant is not None and self._tenant_keys is not None:
+            tenant_key = self._tenant_keys.key_for(named_tenant)
+        if tenant_key is not None:
+            # A tenant's secrets carry its tag (added by the server, so the caller is not
+            # writing the tenant tag) and default to its key.
+            tags = self._with_tenant_tag(tags, str(named_tenant))
+            kms_reference = kms_reference or tenant_key
+        kms_key_id = self._resolve_kms_reference(ctx, kms_reference)
         value: NewValue | None = None
         sealed: SealedValue | None = None
         if request.secret_string is not None or request.secret_binary is not None:
@@ -526,11 +560,19 @@ class SecretsManagerService:
             )
             sealed = self._seal(ctx, arn, request.name, kms_key_id, value)
 
+        tenant = tenant_of_secret_name(request.name)
+        max_secrets = self._limits.max_secrets(tenant) if tenant and self._limits else None
+
         def run(tx: SecretsTransaction) -> CreateSecretResult:
             now = self._clock.now()
             existing = tx.secret_by_name(ctx.region, request.name)
             if existing is not None:
                 return self._create_retry(ctx, tx, existing, value)
+            if max_secrets is not None and tx.tenant_secret_count(str(tenant)) >= max_secrets:
+                raise LimitExceededException(
+                    f"Tenant {tenant} already has {max_secrets} secrets, the limit of its "
+                    "quota (max_secrets); secrets scheduled for deletion count until deleted."
+                )
             try:
                 secret = tx.insert_secret(
                     arn=arn,
@@ -539,17 +581,32 @@ class SecretsManagerService:
                     created_at=now,
                     description=request.description,
                     kms_key_id=kms_key_id,
-                    tenant=tenant_of_secret_name(request.name),
+                    tenant=tenant,
                     tags=tags,
                 )
             except DuplicateName as exc:
                 raise StaleRecord from exc
             if sealed is None:
                 return CreateSecretResult(arn=secret.arn, name=secret.name, version_id=None)
-            self._insert_version(tx, secret.id, sealed, (staging.AWSCURRENT,), now)
+            self._insert_version(tx, secret.id, sealed, (staging.AWSCURRENT,), now, tenant)
             return CreateSecretResult(secret.arn, secret.name, sealed.version_id)
 
         return self._write(run)
+
+    def _with_tenant_tag(self, tags: list[tuple[str, str]], tenant: str) -> list[tuple[str, str]]:
+        given = [v for k, v in tags if k.lower() == self._tenant_tag_key.lower()]
+        if any(v != tenant for v in given):
+            raise InvalidParameterException(
+                f"A secret under /customer/{tenant}/ must have tag "
+                f"{self._tenant_tag_key}={tenant}, if it has the tag at all."
+            )
+        if given:
+            return tags
+        if len(tags) >= MAX_TAGS_PER_SECRET:
+            raise LimitExceededException(
+                f"A tenant's secret can have at most {MAX_TAGS_PER_SECRET - 1} tags of its own."
+            )
+        return [*tags, (self._tenant_tag_key, tenant)]
 
     def _create_retry(
         self,
@@ -710,7 +767,7 @@ class SecretsManagerService:
                 return PutSecretValueResult(current.arn, current.name, value.version_id, labels_now)
             now = self._clock.now()
             tx.bump(current, changed_at=now)
-            self._insert_version(tx, current.id, sealed, labels, now)
+            self._insert_version(tx, current.id, sealed, labels, now, current.tenant)
             return PutSecretValueResult(
                 current.arn, current.name, value.version_id, tuple(sorted(labels))
             )
@@ -761,7 +818,9 @@ class SecretsManagerService:
                 self._rewrap_labelled_versions(ctx, tx, current, new_key)
             tx.bump(current, changed_at=now, **fields)
             if sealed is not None and not retry:
-                self._insert_version(tx, current.id, sealed, (staging.AWSCURRENT,), now)
+                self._insert_version(
+                    tx, current.id, sealed, (staging.AWSCURRENT,), now, current.tenant
+                )
             return UpdateSecretResult(current.arn, current.name, version_id)
 
         return self._write(run)

@@ -1,7 +1,8 @@
 """The ASGI application: one POST / endpoint, SigV4 first, then dispatch by protocol.
 
 The pipeline, in order, for every request (see docs/architecture.md):
-size limit → SigV4 verification → principal → operation lookup → (worker thread)
+size limit → SigV4 verification → principal → operation lookup → the tenant's rate limit
+(a tenant-bound caller takes a token or gets ThrottlingException) → (worker thread)
 JSON parse → model validation → service method → JSON encode → the call's audit event
 durable (``call_audit``; a mutation's commits with its change) → response.
 A request without X-Amz-Target whose body is a form is the AWS query protocol (IAM, STS):
@@ -16,6 +17,7 @@ import asyncio
 import contextvars
 import logging
 import re
+import time
 import traceback
 from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +36,7 @@ from strongroom.errors import (
     RequestEntityTooLargeException,
     SerializationException,
     ServiceError,
+    ThrottlingException,
     UnknownOperationException,
     UnrecognizedClientException,
 )
@@ -43,6 +46,7 @@ from strongroom.server.aws_query import XML_CONTENT_TYPE, parse_form
 from strongroom.server.call_audit import CallAudit, CallRecord
 from strongroom.server.dispatch import Dispatcher, QueryService
 from strongroom.server.sigv4 import SignedRequest, SigV4Verifier, parse_authorization
+from strongroom.tenancy.quotas import RateLimiter, operation_class, throttling_message
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +79,9 @@ class EdgeSettings:
     metrics: Callable[[], tuple[bytes, bytes]] | None = None
 
 
+ThrottledCallback = Callable[[str, str], None]
+"""(tenant, operation class) of a call refused with ThrottlingException (for the metrics)."""
+
 PrincipalLookup = Callable[[str, str | None, str], Principal | None]
 """(access key id, session token or None, partition) → the principal that owns the key.
 
@@ -94,8 +101,13 @@ class StrongroomApp:
         clock: Clock,
         settings: EdgeSettings,
         audit: CallAudit | None = None,
+        rate_limiter: RateLimiter | None = None,
+        on_throttled: ThrottledCallback | None = None,
     ) -> None:
         self._dispatcher = dispatcher
+        # None: no request-rate quotas (tenant-bound callers are then never throttled).
+        self._rate_limiter = rate_limiter
+        self._on_throttled = on_throttled
         # None only in unit tests of the pipeline: a server always audits.
         self._audit = audit
         self._verifier = verifier
@@ -150,7 +162,10 @@ class StrongroomApp:
         """Make the call's events durable: the call's error, or the audit trail's."""
         assert self._audit is not None  # noqa: S101 - only called with a record
         try:
-            await self._audit.finish(call, error)
+            # A throttled call's event is queued, not waited for: see CallAudit.finish.
+            await self._audit.finish(
+                call, error, durable=not isinstance(error, ThrottlingException)
+            )
         except AuditStoreUnavailable:
             error = InternalError(internal_code, UNAVAILABLE_MESSAGE)
         except Exception as exc:  # a failure to audit is a failure of the call
@@ -250,6 +265,8 @@ class StrongroomApp:
         )
         if call is not None and self._audit is not None:
             self._audit.authenticated(call, ctx, operation.service, operation.name)
+        if principal.tenant is not None and self._rate_limiter is not None:
+            self._take_token(principal.tenant, operation.service, operation.name)
         if operation.point_read and self._settings.inline_point_reads:
             # A point read on embedded SQLite takes tens of microseconds; handing it to a
             # thread costs more than the read and makes threads fight over the GIL.
@@ -261,6 +278,18 @@ class StrongroomApp:
                 self._executor, contextvars.copy_context().run, operation.handler, ctx, body
             )
         return 200, _headers(request_id, response), response
+
+    def _take_token(self, tenant: str, service: str, operation: str) -> None:
+        """One token from the tenant's bucket for the operation's class, or
+        ThrottlingException; recorded like any call refused before it ran."""
+        assert self._rate_limiter is not None  # noqa: S101 - only called with a limiter
+        cls = operation_class(service, operation)
+        wait = self._rate_limiter.try_acquire(tenant, cls, time.monotonic())
+        if wait is None:
+            return
+        if self._on_throttled is not None:
+            self._on_throttled(tenant, cls)
+        raise ThrottlingException(throttling_message(tenant, cls, wait), wait)
 
     def _call_context(
         self,
@@ -378,6 +407,8 @@ class StrongroomApp:
         )
         if call is not None and self._audit is not None:
             self._audit.authenticated(call, ctx, service.signing_name, _action(body))
+        if principal.tenant is not None and self._rate_limiter is not None:
+            self._take_token(principal.tenant, service.signing_name, _action(body))
         loop = asyncio.get_running_loop()
         response = await loop.run_in_executor(
             self._executor, contextvars.copy_context().run, service.handle, ctx, body

@@ -16,6 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,6 +24,7 @@ from typing import Any, Protocol
 from strongroom.audit.event_builder import EventBuilder, OperationPlan
 from strongroom.audit.events import AuditEvent
 from strongroom.audit.journal import CallJournal
+from strongroom.audit.ports import StoredEvent
 from strongroom.audit.recorder import AuditRecorder
 from strongroom.clock import Clock
 from strongroom.context import CallContext, Principal
@@ -164,8 +166,14 @@ class CallAudit:
 
     # -- after the handler ------------------------------------------------------------------
 
-    async def finish(self, record: CallRecord, error: ServiceError | None) -> None:
-        """Make the call's events durable; raises AuditStoreUnavailable if they are not."""
+    async def finish(
+        self, record: CallRecord, error: ServiceError | None, *, durable: bool = True
+    ) -> None:
+        """Make the call's events durable; raises AuditStoreUnavailable if they are not.
+        ``durable=False`` only queues them, deferrable (they may wait a few milliseconds
+        to share a commit): for a call refused for its tenant's request rate, whose
+        answer carries nothing, so that a flood of them costs neither a wait per call on
+        the event loop nor a commit per call."""
         journal = record.journal
         events: list[AuditEvent] = []
         if not journal.taken:
@@ -183,7 +191,11 @@ class CallAudit:
             events.extend(self._batch_events(record))
         if events:
             refused = (events[0].event_id,) if journal.tenant_guard_refusals else ()
-            await asyncio.wrap_future(self._recorder.submit(events, refused=refused))
+            written = self._recorder.submit(events, refused=refused, deferrable=not durable)
+            if durable:
+                await asyncio.wrap_future(written)
+            else:
+                written.add_done_callback(_log_unwritten)
 
     def observe(self, record: CallRecord, error: ServiceError | None) -> None:
         """Count the answered call in the metrics."""
@@ -287,3 +299,9 @@ class CallAudit:
         if region and self._region_allowed(region):
             return region
         return self._default_region
+
+
+def _log_unwritten(written: Future[list[StoredEvent]]) -> None:
+    """An event nobody waited for could not be written: the log is all that can say so."""
+    if written.exception() is not None:
+        log.error("audit: the event of a throttled call was not written")

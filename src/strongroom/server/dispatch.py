@@ -3,6 +3,7 @@ the query protocol's credential-scope service and Action), and how."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from botocore.model import ServiceModel
 from strongroom.audit import journal as audit_journal
 from strongroom.audit import lookup_shapes as cloudtrail
 from strongroom.audit.lookup import LookupEvents
+from strongroom.client import service_model
 from strongroom.context import CallContext
 from strongroom.errors import (
     AccessDeniedException,
@@ -27,6 +29,7 @@ from strongroom.kms import shapes as kms
 from strongroom.secretsmanager import shapes as sm
 from strongroom.secretsmanager.service import SecretsManagerService
 from strongroom.server import aws_json, aws_query, wire_mapping
+from strongroom.tenancy import shapes as admin
 
 Handler = Callable[[CallContext, bytes], bytes]
 QueryHandler = Callable[[CallContext, Mapping[str, str]], bytes]
@@ -467,54 +470,78 @@ DEV_TARGET_PREFIX = "Strongroom_20261101"
 DEV_SIGNING_NAME = "strongroom"
 MAX_DEV_CLOCK_ADVANCE_SECONDS = 10 * 366 * 86_400
 
+# The admin API (tenants, shares, usage, certificates), answered by the tenancy services.
+STRONGROOM_OPERATIONS: Mapping[str, type[Any]] = {
+    "CreateTenant": admin.CreateTenantRequest,
+    "DescribeTenant": admin.TenantIdRequest,
+    "ListTenants": admin.ListTenantsRequest,
+    "UpdateTenant": admin.UpdateTenantRequest,
+    "SuspendTenant": admin.TenantIdRequest,
+    "ResumeTenant": admin.TenantIdRequest,
+    "OffboardTenant": admin.OffboardTenantRequest,
+    "RestoreTenant": admin.TenantIdRequest,
+    "CreateSharedKey": admin.CreateSharedKeyRequest,
+    "ShareSecrets": admin.ShareSecretsRequest,
+    "UnshareSecrets": admin.UnshareSecretsRequest,
+    "ListShares": admin.ListSharesRequest,
+    "GetTenantUsage": admin.GetTenantUsageRequest,
+    "GetDestructionCertificate": admin.TenantIdRequest,
+    "GetDeploymentPublicKey": admin.NoParametersRequest,
+}
+DEV_TOOL_OPERATIONS: Mapping[str, type[Any]] = {
+    "ResetDevState": admin.NoParametersRequest,
+    "AdvanceClock": admin.AdvanceClockRequest,
+}
 
-def register_dev_tools(
-    dispatcher: Dispatcher, reset: Callable[[], None], advance_clock: Callable[[float], None]
-) -> None:
-    """Dev-server operations, registered by bootstrap in dev mode only and only for root:
+
+def strongroom_model() -> ServiceModel:
+    """The admin API's model, shipped in the package (the one boto3 loads once registered)."""
+    document = json.loads(service_model.MODEL_PATH.read_text(encoding="utf-8"))
+    return ServiceModel(document, service_name=service_model.SERVICE_NAME)
+
+
+class DevTools:
+    """Dev-server operations, registered in dev mode only and only for root:
     ResetDevState wipes all state; AdvanceClock {"Seconds": n} moves the services' clock
     forward and runs the scheduled jobs (deletion windows, rotations) at once."""
-    dispatcher.register_service(
-        ServiceTarget(
-            prefix=DEV_TARGET_PREFIX,
-            signing_name=DEV_SIGNING_NAME,
-            internal_error_code="InternalFailure",
-            known_operations=frozenset({"ResetDevState", "AdvanceClock"}),
-        )
-    )
 
-    def require_root(ctx: CallContext) -> None:
+    def __init__(self, reset: Callable[[], None], advance_clock: Callable[[float], None]) -> None:
+        self._reset = reset
+        self._advance_clock = advance_clock
+
+    @staticmethod
+    def _require_root(ctx: CallContext) -> None:
         if ctx.principal.kind != "Root":
             raise AccessDeniedException("Only the account root may use dev server tools.")
 
-    def handle_reset(ctx: CallContext, body: bytes) -> bytes:
-        aws_json.parse_json_body(body)
-        require_root(ctx)
-        reset()
-        return b"{}"
+    def reset_dev_state(self, ctx: CallContext, request: admin.NoParametersRequest) -> None:
+        self._require_root(ctx)
+        self._reset()
 
-    def handle_advance(ctx: CallContext, body: bytes) -> bytes:
-        document = aws_json.parse_json_body(body)
-        require_root(ctx)
-        seconds = document.get("Seconds") if isinstance(document, dict) else None
-        if (
-            not isinstance(seconds, int | float)
-            or isinstance(seconds, bool)
-            or not 0 <= seconds <= MAX_DEV_CLOCK_ADVANCE_SECONDS
-        ):
+    def advance_clock(self, ctx: CallContext, request: admin.AdvanceClockRequest) -> None:
+        self._require_root(ctx)
+        if not 0 <= request.seconds <= MAX_DEV_CLOCK_ADVANCE_SECONDS:
             raise ValidationException(
                 f"Seconds must be a number from 0 to {MAX_DEV_CLOCK_ADVANCE_SECONDS}."
             )
-        advance_clock(float(seconds))
-        return b"{}"
+        self._advance_clock(float(request.seconds))
 
-    for name, handler in (("ResetDevState", handle_reset), ("AdvanceClock", handle_advance)):
-        dispatcher.register(
-            DEV_TARGET_PREFIX,
-            Operation(
-                service=DEV_SIGNING_NAME,
-                name=name,
-                internal_error_code="InternalFailure",
-                handler=handler,
-            ),
-        )
+
+def register_strongroom(
+    dispatcher: Dispatcher, owners: Sequence[object], dev_tools: DevTools | None = None
+) -> None:
+    """The admin API: each operation answered by the one object in ``owners`` with its
+    method; the dev tools only when given (a dev server)."""
+    operations = dict(STRONGROOM_OPERATIONS)
+    if dev_tools is not None:
+        operations.update(DEV_TOOL_OPERATIONS)
+        owners = (*owners, dev_tools)
+    _register_json_service(
+        dispatcher,
+        service_model.SERVICE_NAME,
+        owners,
+        operations,
+        frozenset(),
+        "InternalFailure",
+        model=strongroom_model(),
+    )

@@ -11,6 +11,7 @@ from strongroom.errors import (
     MissingAuthenticationTokenException,
     ServiceError,
     SignatureExpiredException,
+    ThrottlingException,
     UnknownOperationException,
     UnrecognizedClientException,
     ValidationException,
@@ -29,7 +30,14 @@ def encode(error: ServiceError, request_id: str) -> tuple[int, list[tuple[bytes,
         (b"x-amzn-errortype", error.code.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
+    _retry_after(error, headers)
     return error.status, headers, body
+
+
+def _retry_after(error: ServiceError, headers: list[tuple[bytes, bytes]]) -> None:
+    """A throttled call says when to come back (whole seconds, as HTTP has it)."""
+    if isinstance(error, ThrottlingException):
+        headers.append((b"retry-after", str(error.retry_after).encode()))
 
 
 # -- AWS query protocol (IAM, STS) --------------------------------------------------------
@@ -45,6 +53,7 @@ _QUERY_CODES: tuple[tuple[type[ServiceError], str, int], ...] = (
     (UnrecognizedClientException, "InvalidClientTokenId", 403),
     (IncompleteSignatureException, "IncompleteSignature", 400),
     (MissingAuthenticationTokenException, "MissingAuthenticationToken", 403),
+    (ThrottlingException, "Throttling", 400),
 )
 
 
@@ -72,4 +81,5 @@ def encode_query(
         (b"x-amzn-requestid", request_id.encode()),
         (b"content-length", str(len(body)).encode()),
     ]
+    _retry_after(error, headers)
     return status, headers, body

@@ -1,4 +1,4 @@
-"""Prometheus metrics: request counts and latencies, audit batches, alarms, webhook deliveries.
+"""Prometheus metrics: request counts and latencies, throttling, audit batches, alarms, webhooks.
 
 Everything lives in a registry of our own (not prometheus-client's global one), which
 ``GET /metrics`` renders. Labels carry only operation names, outcomes and tenant names,
@@ -9,8 +9,15 @@ the rest are counted as "other", so a flood of tenants cannot blow up the series
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+)
 from prometheus_client.exposition import generate_latest
 
 from strongroom.audit.alarm_rules import ALARM_NAMES
@@ -145,6 +152,12 @@ class Metrics:
             "Alarms dropped because the webhook queue was full.",
             registry=self.registry,
         )
+        self._throttled = Counter(
+            "strongroom_throttled_requests",
+            "Calls refused with ThrottlingException, by tenant and operation class.",
+            ("tenant", "operation_class"),
+            registry=self.registry,
+        )
         # (service, operation, outcome, tenant label) → (count child, latency child): the
         # hot path pays one dict lookup instead of prometheus-client's labels() each call.
         self._children: dict[tuple[str, str, str, str], tuple[Counter, Histogram]] = {}
@@ -190,6 +203,21 @@ class Metrics:
             self._tenants.add(tenant)
             return tenant
         return OTHER
+
+    def throttled(self, tenant: str, operation_class: str) -> None:
+        """Count one call refused because ``tenant`` is over its ``operation_class`` rate."""
+        with self._lock:
+            label = self._tenant_label(tenant)
+        self._throttled.labels(label, operation_class).inc()
+
+    def watch_rate_limit_processes(self, processes: Callable[[], float]) -> None:
+        """Expose how many live server processes every tenant rate is split over."""
+        gauge = Gauge(
+            "strongroom_rate_limit_processes",
+            "Live server processes sharing each tenant's request rate (this one enforces 1/N).",
+            registry=self.registry,
+        )
+        gauge.set_function(processes)
 
     # -- the audit trail, alarms, the webhook ---------------------------------------------
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -71,9 +72,20 @@ def set_commit_hook(engine: Engine, hook: CommitHook | None) -> None:
         _COMMIT_HOOKS[engine] = hook
 
 
+# Write transactions open in this thread (or task), by engine: a transaction begun inside
+# one joins it, so a service built from other services' operations (onboarding a tenant)
+# commits all of them at once or none.
+_OPEN: ContextVar[Mapping[Engine, Connection]] = ContextVar("strongroom_open_transactions")
+
+
 @contextmanager
 def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
-    """One transaction: committed when the block ends, rolled back if it raises."""
+    """One transaction: committed when the block ends, rolled back if it raises. Inside a
+    ``unit_of_work`` on the same engine it is part of that one instead."""
+    joined = _OPEN.get({}).get(engine)
+    if joined is not None:
+        yield joined
+        return
     hook = _COMMIT_HOOKS.get(engine) if write else None
     after_commit: Callable[[], None] | None = None
     with engine.connect() as connection:
@@ -84,3 +96,17 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
                 after_commit = hook(connection)
     if after_commit is not None:
         after_commit()
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[None]:
+    """One write transaction that every ``transaction`` on ``engine`` begun in this thread
+    until the block ends joins: all of it commits (with its audit event) or none does."""
+    if engine in _OPEN.get({}):
+        raise RuntimeError("units of work do not nest")
+    with transaction(engine, write=True) as connection:
+        token = _OPEN.set({**_OPEN.get({}), engine: connection})
+        try:
+            yield
+        finally:
+            _OPEN.reset(token)

@@ -37,8 +37,9 @@ from strongroom.storage.schema import (
 _KEY_FIELDS = tuple(f.name for f in dataclasses.fields(KmsKeyRecord))
 _KEY_COLUMNS = tuple(kms_keys.c[name] for name in _KEY_FIELDS)
 _SELECT_KEY = select(*_KEY_COLUMNS)
-# The identity and the compare-and-set counter are not for callers to change.
-_UPDATABLE = frozenset(_KEY_FIELDS) - {"key_id", "row_version"}
+# The identity, the compare-and-set counter and the partition context key (fixed when the
+# key is created: changing it would strand every partitioned blob) are not for callers.
+_UPDATABLE = frozenset(_KEY_FIELDS) - {"key_id", "row_version", "partition_key_name"}
 _ALIAS_COLUMNS = tuple(kms_aliases.c[f.name] for f in dataclasses.fields(AliasRecord))
 # Children of kms_keys, deleted explicitly (not only by cascade) so every engine agrees.
 _KEY_CHILDREN = (kms_aliases, kms_key_tags, kms_key_rotations, kms_key_usage, kms_grants)
@@ -515,3 +516,14 @@ class SqlKeyDirectoryStore:
         with engines.transaction(self._engine, write=True) as c:
             for table in (*_KEY_CHILDREN, kms_keys, kms_key_destructions):
                 c.execute(delete(table))
+
+    def tenant_key_count(self, tenant_tag_key: str, tenant: str) -> int:
+        with engines.transaction(self._engine, write=False) as c:
+            return int(
+                c.execute(
+                    select(func.count(kms_key_tags.c.key_id.distinct())).where(
+                        kms_key_tags.c.tag_value == tenant,
+                        func.lower(kms_key_tags.c.tag_key) == tenant_tag_key,
+                    )
+                ).scalar_one()
+            )

@@ -1,17 +1,34 @@
-"""The keystore database: wrapped domain keys and wrapped KMS key material, nothing else."""
+"""The keystore database: wrapped domain keys, KMS key material and partitions, nothing else."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, and_, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from strongroom.kms.ports import VersionExists, WrappedDomainKey, WrappedKeyVersion
+from strongroom.kms.ports import (
+    DestroyedKeyMaterial,
+    DestroyedPartition,
+    PartitionLimitReached,
+    VersionExists,
+    WrappedDomainKey,
+    WrappedKeyVersion,
+    WrappedPartition,
+)
 from strongroom.storage import engines
-from strongroom.storage.schema import domain_keys, key_versions
+from strongroom.storage.schema import (
+    domain_keys,
+    key_partition_counts,
+    key_partition_destructions,
+    key_partitions,
+    key_versions,
+)
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +37,29 @@ log = logging.getLogger(__name__)
 _CHECKPOINT_ATTEMPTS = 5
 _CHECKPOINT_BUSY_TIMEOUT_MS = 500
 _CHECKPOINT_PAUSE_SECONDS = 0.05
+
+
+def _partition(row: Any) -> WrappedPartition:
+    return WrappedPartition(
+        key_id=row.key_id,
+        version=row.version,
+        value=row.value,
+        partition_id=row.partition_id,
+        created_at=row.created_at,
+        wrapped=row.wrapped,
+        encryptions=row.encryptions,
+    )
+
+
+def _destroyed(row: Any, destroyed_at: datetime) -> DestroyedPartition:
+    return DestroyedPartition(
+        key_id=row.key_id,
+        partition_id=row.partition_id,
+        version=row.version,
+        value=row.value,
+        encryptions=row.encryptions,
+        destroyed_at=destroyed_at,
+    )
 
 
 def _pragma(cursor: Any, statement: str) -> int:
@@ -65,6 +105,7 @@ class SqlKeyMaterialStore:
                     created_at=r.created_at,
                     encryptions_reserved=r.encryptions_reserved,
                     wrapped=r.wrapped,
+                    encryptions=r.encryptions,
                 )
                 for r in rows
             ]
@@ -80,6 +121,7 @@ class SqlKeyMaterialStore:
                         created_at=version.created_at,
                         encryptions_reserved=version.encryptions_reserved,
                         wrapped=version.wrapped,
+                        encryptions=version.encryptions,
                     )
                 )
         except IntegrityError as exc:
@@ -105,12 +147,215 @@ class SqlKeyMaterialStore:
             # SQLite (secure_delete=ON, see engines) zeroes the freed cells in the page.
             deleted = c.execute(delete(key_versions).where(key_versions.c.key_id == key_id))
             count = deleted.rowcount
+        self._after_destruction()
+        return count
+
+    def _after_destruction(self) -> None:
         if self._engine.dialect.name == "sqlite":
             # Even when nothing was deleted: a retry after a busy checkpoint finishes the job.
             self._truncate_wal()
         # PostgreSQL: the deleted tuples stay in the heap file until VACUUM reclaims (and
         # later reuse overwrites) them; plain autovacuum does that, VACUUM FULL is not run.
-        return count
+
+    # -- partitions ----------------------------------------------------------------
+
+    def partition(self, key_id: str, version: int, value: str) -> WrappedPartition | None:
+        with engines.transaction(self._engine, write=False) as c:
+            row = c.execute(
+                select(key_partitions).where(
+                    and_(
+                        key_partitions.c.key_id == key_id,
+                        key_partitions.c.value == value,
+                        key_partitions.c.version == version,
+                    )
+                )
+            ).first()
+            return None if row is None else _partition(row)
+
+    def partition_by_id(self, key_id: str, partition_id: bytes) -> WrappedPartition | None:
+        with engines.transaction(self._engine, write=False) as c:
+            row = c.execute(
+                select(key_partitions).where(
+                    and_(
+                        key_partitions.c.key_id == key_id,
+                        key_partitions.c.partition_id == partition_id,
+                    )
+                )
+            ).first()
+            return None if row is None else _partition(row)
+
+    def insert_partition(
+        self, partition: WrappedPartition, max_values_per_key: int
+    ) -> WrappedPartition:
+        try:
+            with engines.transaction(self._engine, write=True) as c:
+                if self._value_is_new(c, partition.key_id, partition.value):
+                    self._count_new_value(c, partition.key_id, max_values_per_key)
+                c.execute(
+                    insert(key_partitions).values(
+                        key_id=partition.key_id,
+                        partition_id=partition.partition_id,
+                        version=partition.version,
+                        value=partition.value,
+                        created_at=partition.created_at,
+                        encryptions=partition.encryptions,
+                        wrapped=partition.wrapped,
+                    )
+                )
+        except IntegrityError:
+            # Another process made this (key, version, value) partition first: use its.
+            winner = self.partition(partition.key_id, partition.version, partition.value)
+            if winner is None:
+                raise
+            return winner
+        return partition
+
+    @staticmethod
+    def _value_is_new(c: Connection, key_id: str, value: str) -> bool:
+        found = c.execute(
+            select(key_partitions.c.partition_id)
+            .where(and_(key_partitions.c.key_id == key_id, key_partitions.c.value == value))
+            .limit(1)
+        ).first()
+        return found is None
+
+    @staticmethod
+    def _count_new_value(c: Connection, key_id: str, limit: int) -> None:
+        """One more distinct value for the key, unless it has ``limit`` already. The row
+        lock the upsert takes serialises concurrent creators (PostgreSQL); two processes
+        adding the same new value in different versions at once can only over-count."""
+        statement = (
+            postgresql.insert(key_partition_counts)
+            if c.dialect.name == "postgresql"
+            else sqlite.insert(key_partition_counts)
+        )
+        counted = c.execute(
+            statement.values(key_id=key_id, distinct_values=1)
+            .on_conflict_do_update(
+                index_elements=[key_partition_counts.c.key_id],
+                set_={"distinct_values": key_partition_counts.c.distinct_values + 1},
+                where=key_partition_counts.c.distinct_values < limit,
+            )
+            .returning(key_partition_counts.c.key_id)
+        ).first()
+        if counted is None:
+            raise PartitionLimitReached(key_id)
+
+    def destroyed_partition(self, key_id: str, partition_id: bytes) -> DestroyedPartition | None:
+        with engines.transaction(self._engine, write=False) as c:
+            row = c.execute(
+                select(key_partition_destructions).where(
+                    and_(
+                        key_partition_destructions.c.key_id == key_id,
+                        key_partition_destructions.c.partition_id == partition_id,
+                    )
+                )
+            ).first()
+            return None if row is None else _destroyed(row, row.destroyed_at)
+
+    def destroy_partitions(
+        self, key_id: str, value: str, destroyed_at: datetime
+    ) -> list[DestroyedPartition]:
+        of_value = and_(key_partitions.c.key_id == key_id, key_partitions.c.value == value)
+        with engines.transaction(self._engine, write=True) as c:
+            rows = c.execute(
+                select(key_partitions).where(of_value).order_by(key_partitions.c.version)
+            ).all()
+            destroyed = [_destroyed(row, destroyed_at) for row in rows]
+            if destroyed:
+                c.execute(
+                    insert(key_partition_destructions),
+                    [
+                        {
+                            "key_id": d.key_id,
+                            "partition_id": d.partition_id,
+                            "version": d.version,
+                            "value": d.value,
+                            "encryptions": d.encryptions,
+                            "destroyed_at": d.destroyed_at,
+                        }
+                        for d in destroyed
+                    ],
+                )
+                c.execute(delete(key_partitions).where(of_value))
+                c.execute(
+                    update(key_partition_counts)
+                    .where(
+                        and_(
+                            key_partition_counts.c.key_id == key_id,
+                            key_partition_counts.c.distinct_values > 0,
+                        )
+                    )
+                    .values(distinct_values=key_partition_counts.c.distinct_values - 1)
+                )
+        self._after_destruction()
+        return destroyed
+
+    def destroy_key_material(self, key_id: str, destroyed_at: datetime) -> DestroyedKeyMaterial:
+        with engines.transaction(self._engine, write=True) as c:
+            versions = c.execute(
+                select(key_versions.c.version, key_versions.c.encryptions)
+                .where(key_versions.c.key_id == key_id)
+                .order_by(key_versions.c.version)
+            ).all()
+            partitions = c.execute(
+                select(key_partitions)
+                .where(key_partitions.c.key_id == key_id)
+                .order_by(key_partitions.c.version, key_partitions.c.value)
+            ).all()
+            for table in (
+                key_versions,
+                key_partitions,
+                key_partition_counts,
+                key_partition_destructions,
+            ):
+                c.execute(delete(table).where(table.c.key_id == key_id))
+        self._after_destruction()
+        return DestroyedKeyMaterial(
+            versions=tuple(v.version for v in versions),
+            version_encryptions=sum(v.encryptions for v in versions),
+            partitions=tuple(_destroyed(p, destroyed_at) for p in partitions),
+        )
+
+    def add_encryption_counts(
+        self,
+        versions: Mapping[tuple[str, int], int],
+        partitions: Mapping[tuple[str, bytes], int],
+    ) -> None:
+        if not versions and not partitions:
+            return
+        with engines.transaction(self._engine, write=True) as c:
+            # Sorted, so two processes flushing at once take the row locks in one order.
+            if versions:
+                c.execute(
+                    update(key_versions)
+                    .where(
+                        and_(
+                            key_versions.c.key_id == bindparam("counted_key"),
+                            key_versions.c.version == bindparam("counted_version"),
+                        )
+                    )
+                    .values(encryptions=key_versions.c.encryptions + bindparam("counted")),
+                    [
+                        {"counted_key": k, "counted_version": v, "counted": n}
+                        for (k, v), n in sorted(versions.items())
+                    ],
+                )
+            if partitions:
+                c.execute(
+                    update(key_partitions)
+                    .where(
+                        and_(
+                            key_partitions.c.key_id == bindparam("counted_key"),
+                            key_partitions.c.partition_id == bindparam("counted_partition"),
+                        )
+                    )
+                    .values(encryptions=key_partitions.c.encryptions + bindparam("counted")),
+                    [
+                        {"counted_key": k, "counted_partition": p, "counted": n}
+                        for (k, p), n in sorted(partitions.items())
+                    ],
+                )
 
     def _truncate_wal(self) -> None:
         """Copy the zeroed pages into the database file and empty the WAL, which still
@@ -141,4 +386,10 @@ class SqlKeyMaterialStore:
     def reset(self) -> None:
         """Destroy all key material except the domain keys (dev mode reset)."""
         with engines.transaction(self._engine, write=True) as c:
-            c.execute(delete(key_versions))
+            for table in (
+                key_versions,
+                key_partitions,
+                key_partition_counts,
+                key_partition_destructions,
+            ):
+                c.execute(delete(table))

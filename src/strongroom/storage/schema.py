@@ -141,6 +141,9 @@ kms_keys = Table(
     Column("imported_material_digest", LargeBinary),
     Column("policy", Text),
     Column("row_version", Integer, nullable=False, server_default=text("1")),
+    # The encryption-context key whose values get a partition each (migration 0008); set
+    # at creation, never changed.
+    Column("partition_key_name", String(128)),
     # The scheduler's queries: state (or origin) equal, then a range on the due date.
     Index(None, "key_state", "deletion_date"),
     Index(None, "key_state", "next_rotation_date"),
@@ -168,6 +171,8 @@ kms_key_tags = Table(
     Column("tag_key", String(128), primary_key=True),
     Column("tag_value", String(256), nullable=False),
     ForeignKeyConstraint(["key_id"], ["kms_keys.key_id"], ondelete="CASCADE"),
+    # A tenant's keys by their tenant tag's value (count limits, metering; migration 0007).
+    Index(None, "tag_value"),
 )
 
 kms_key_rotations = Table(
@@ -199,6 +204,93 @@ kms_key_destructions = Table(
     Column("destroyed_at", UtcTimestamp, nullable=False),
     Column("versions_destroyed", Integer, nullable=False),
     Column("reason", String(32), nullable=False),
+)
+
+# -- tenancy (migration 0007) -----------------------------------------------------------
+
+# A tenant (DESIGN §7): its key (dedicated, or the shared key it has a partition in), its
+# role, its quotas (tier plus JSON overrides) and where it is in its life.
+tenants = Table(
+    "tenants",
+    data_metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("display_name", String(256), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("key_mode", String(16), nullable=False),
+    Column("key_id", String(36), nullable=False),
+    Column("isolation_policy", String(16), nullable=False),
+    Column("role_name", String(64), nullable=False),
+    Column("tier", String(64)),
+    Column("quotas", Text),
+    Column("tags", Text, nullable=False),
+    Column("created_at", UtcTimestamp, nullable=False),
+    Column("updated_at", UtcTimestamp, nullable=False),
+    Column("offboarded_at", UtcTimestamp),
+    Column("destruction_date", UtcTimestamp),
+    Column("destroyed_at", UtcTimestamp),
+    Column("audit_export", Text),
+    Column("row_version", Integer, nullable=False),
+    # The offboarding reaper: status equal, then a range on the due date.
+    Index(None, "status", "destruction_date"),
+)
+
+# The one door through the tenant guard: a tenant may reach secrets matching a pattern.
+tenant_shares = Table(
+    "tenant_shares",
+    data_metadata,
+    Column("tenant_id", String(64), primary_key=True),
+    Column("secret_pattern", String(512), primary_key=True),
+    Column("actions", String(128), nullable=False),
+    Column("created_at", UtcTimestamp, nullable=False),
+    Column("created_by", String(2048), nullable=False),
+)
+
+# Metering, rolled up from the audit trail: calls per tenant, day (UTC, YYYY-MM-DD) and
+# operation; stored secrets and keys per tenant and day; how far the roll-up has read.
+tenant_usage_daily = Table(
+    "tenant_usage_daily",
+    data_metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("event_source", String(64), primary_key=True),
+    Column("event_name", String(128), primary_key=True),
+    Column("calls", BigInteger, nullable=False),
+)
+
+tenant_usage_stored = Table(
+    "tenant_usage_stored",
+    data_metadata,
+    Column("tenant", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("secrets", Integer, nullable=False),
+    Column("keys", Integer, nullable=False),
+)
+
+tenant_usage_watermarks = Table(
+    "tenant_usage_watermarks",
+    data_metadata,
+    Column("region", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)
+
+# Signed destruction certificates, as issued (the signed JSON document, verbatim).
+tenant_destruction_certificates = Table(
+    "tenant_destruction_certificates",
+    data_metadata,
+    Column("certificate_id", String(36), primary_key=True),
+    Column("tenant_id", String(64), nullable=False),
+    Column("issued_at", UtcTimestamp, nullable=False),
+    Column("certificate", Text, nullable=False),
+    Index(None, "tenant_id"),
+)
+
+# Live server processes (heartbeats): each enforces its share of a tenant's rate limit.
+server_instances = Table(
+    "server_instances",
+    data_metadata,
+    Column("instance_id", String(36), primary_key=True),
+    Column("started_at", UtcTimestamp, nullable=False),
+    Column("heartbeat_at", UtcTimestamp, nullable=False),
 )
 
 # -- KMS grants ------------------------------------------------------------------------
@@ -468,6 +560,45 @@ key_versions = Table(
     Column("created_at", UtcTimestamp, nullable=False),
     Column("encryptions_reserved", BigInteger, nullable=False),
     Column("wrapped", LargeBinary, nullable=False),
+    # Exact count of blobs sealed under the version itself (keystore migration 0003).
+    Column("encryptions", BigInteger, nullable=False, server_default=text("0")),
+)
+
+# Tenant partitions (keystore migration 0003): per KMS key version and value of the key's
+# partition context key, a random key wrapped under the version's material.
+key_partitions = Table(
+    "key_partitions",
+    keystore_metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("partition_id", LargeBinary(16), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("created_at", UtcTimestamp, nullable=False),
+    Column("encryptions", BigInteger, nullable=False),
+    Column("wrapped", LargeBinary, nullable=False),
+    # Encryption finds a value's partition in a version; destruction all of a value's.
+    UniqueConstraint("key_id", "value", "version"),
+)
+
+# How many distinct partition values each key has (the max_partitions_per_key bound).
+key_partition_counts = Table(
+    "key_partition_counts",
+    keystore_metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("distinct_values", BigInteger, nullable=False),
+)
+
+# What a destroyed partition leaves: no key material, only enough for Decrypt to say the
+# partition was destroyed. Removed with the key.
+key_partition_destructions = Table(
+    "key_partition_destructions",
+    keystore_metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("partition_id", LargeBinary(16), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("encryptions", BigInteger, nullable=False),
+    Column("destroyed_at", UtcTimestamp, nullable=False),
 )
 
 # Deployment signing keys (keystore migration 0002): the private key wrapped under the domain

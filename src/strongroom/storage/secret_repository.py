@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    func,
     insert,
     literal_column,
     select,
@@ -326,6 +327,23 @@ class SqlSecretsTransaction:
             )
         )
         return [_secret(r, ()) for r in rows]
+
+    def tenant_secret_count(self, tenant: str) -> int:
+        # Secrets pending deletion still exist, so they count (the tenant index answers).
+        return int(
+            self._c.execute(
+                select(func.count()).select_from(secrets).where(secrets.c.tenant == tenant)
+            ).scalar_one()
+        )
+
+    def version_count(self, secret_id: int) -> int:
+        return int(
+            self._c.execute(
+                select(func.count())
+                .select_from(secret_versions)
+                .where(secret_versions.c.secret_id == secret_id)
+            ).scalar_one()
+        )
 
     def reset(self) -> None:
         for table in (secret_stages, secret_versions, secret_tags, secrets):

@@ -264,6 +264,15 @@ def test_failed_writes_and_other_principals_do_not_count_towards_a_burst() -> No
     assert run(alarms, traffic) == []
 
 
+def test_throttled_reads_do_not_count_towards_a_burst() -> None:
+    alarms = engine()
+    throttled = [
+        event(error=code, tenant=None, at=NOON + timedelta(milliseconds=10 * i))
+        for i, code in enumerate(["ThrottlingException", "Throttling"] * 50)
+    ]
+    assert run(alarms, throttled) == []
+
+
 def test_each_principal_has_its_own_burst() -> None:
     alarms = engine(failed_reads=3)
     traffic = []

@@ -169,9 +169,23 @@ def test_unknown_members_and_unknown_operations_log_nothing_they_do_not_know() -
     assert record["requestParameters"] == {"secretId": "a"}
     unknown = event("secretsmanager", "NoSuchOperation", request={"SecretId": CANARY})
     assert unknown["requestParameters"] is None
-    no_model = event("strongroom", "AdvanceClock", request={"Seconds": 5})
+    no_model = event("nomodel", "DoThing", request={"Seconds": 5})
     assert no_model["requestParameters"] is None
-    assert no_model["eventSource"] == "strongroom.amazonaws.com"
+    assert no_model["eventSource"] == "nomodel.amazonaws.com"
+
+
+def test_the_admin_apis_model_ships_with_the_package() -> None:
+    record = event(
+        "strongroom",
+        "ShareSecrets",
+        request={"TenantId": "cust-1", "SecretPattern": "/shared/a/*", "Actions": ["READ"]},
+    )
+    assert record["requestParameters"] == {
+        "tenantId": "cust-1",
+        "secretPattern": "/shared/a/*",
+        "actions": ["READ"],
+    }
+    assert record["eventSource"] == "strongroom.amazonaws.com"
 
 
 def test_query_protocol_documents_match_by_normalised_member_name() -> None:

@@ -184,6 +184,46 @@ def test_a_batch_holds_at_most_max_batch_events(store: MemoryStore) -> None:
         recorder.stop()
 
 
+def test_deferrable_events_wait_to_share_a_commit(store: MemoryStore) -> None:
+    recorder = AuditRecorder(store, defer_seconds=0.3)
+    recorder.start()
+    try:
+        futures = [recorder.submit([make_event()], deferrable=True) for _ in range(5)]
+        time.sleep(0.1)
+        assert store.batches == []  # still gathering
+        for future in futures:
+            future.result(5)
+        assert [len(b) for b in store.batches] == [5]
+    finally:
+        recorder.stop()
+
+
+def test_a_waited_for_submission_ends_the_deferral_at_once(store: MemoryStore) -> None:
+    recorder = AuditRecorder(store, defer_seconds=30)
+    recorder.start()
+    try:
+        deferred = recorder.submit([make_event()], deferrable=True)
+        time.sleep(0.05)
+        started = time.monotonic()
+        recorder.submit([make_event()]).result(5)
+        assert time.monotonic() - started < 5
+        assert deferred.result(1)
+        assert [len(b) for b in store.batches] == [2]
+    finally:
+        recorder.stop()
+
+
+def test_stop_writes_deferred_events_without_waiting_them_out(store: MemoryStore) -> None:
+    recorder = AuditRecorder(store, defer_seconds=30)
+    recorder.start()
+    deferred = recorder.submit([make_event()], deferrable=True)
+    started = time.monotonic()
+    recorder.stop()
+    assert time.monotonic() - started < 5
+    assert deferred.result(1)
+    assert len(store.events) == 1
+
+
 def test_a_failed_commit_fails_every_call_in_it_and_the_next_one_can_succeed(
     store: MemoryStore, recorder: AuditRecorder
 ) -> None:

@@ -29,7 +29,8 @@ from strongroom.kms.ports import VersionExists, WrappedDomainKey, WrappedKeyVers
 
 
 class MemoryKeyMaterialStore:
-    """An in-memory KeyMaterialStore with the same contract as the SQL one."""
+    """An in-memory KeyMaterialStore for key versions, with the same contract as the SQL one
+    (partitions are tested on the SQL store: test_partition_keys.py)."""
 
     def __init__(self) -> None:
         self.domain: list[WrappedDomainKey] = []

@@ -210,3 +210,67 @@ def test_the_prefilter_never_changes_the_result() -> None:
     assert fast.findings == slow.findings
     assert fast.findings  # the shapes include over-broad ones
     assert fast.evaluations < slow.evaluations
+
+
+def _shared_secret(name: str) -> AnalysedResource:
+    return AnalysedResource(f"{SECRETS}{name}-AbCdEf", "secret", None, {}, name=name)
+
+
+ARTICLE_ARN_FORM = {
+    "Effect": "Allow",
+    "Action": "secretsmanager:GetSecretValue",
+    "Resource": f"{SECRETS}/shared/*",
+}
+
+
+def test_shared_secrets_are_intended_through_a_share_and_blocked_without_one() -> None:
+    """A tenant's role allowed /shared/* (the article's policy) reaches what a share of its
+    tenant opens; the rest the tenant guard refuses. Neither is a finding."""
+    stripe = _shared_secret("/shared/vendor/stripe/api-key")
+    twilio = _shared_secret("/shared/vendor/twilio/api-key")
+    principals = [
+        _principal(
+            "cust-1-service", "role", {"customer": "cust-1"}, _policy("p", ARTICLE_ARN_FORM)
+        ),
+        _principal(
+            "cust-2-service", "role", {"customer": "cust-2"}, _policy("p", ARTICLE_ARN_FORM)
+        ),
+        # Untagged: not bound by the guard, so not in the shared-secret listing at all.
+        _principal("fetcher", "role", {}, _policy("p", ARTICLE_ARN_FORM)),
+    ]
+    asked: list[tuple[str, str, str]] = []
+
+    def share_of(tenant: str, name: str, action: str) -> str | None:
+        asked.append((tenant, name, action))
+        opened = tenant == "cust-1" and name.startswith("/shared/vendor/stripe/")
+        return "/shared/vendor/stripe/*" if opened else None
+
+    resources = [*_resources(), stripe, twilio]
+    report = analyse(principals, resources, share_of=share_of)
+    assert report.findings == ()
+    assert report.tenants == TENANTS  # shared secrets belong to no tenant
+    seen = {(a.tenant, a.resource, a.action, a.share) for a in report.shared}
+    get = "secretsmanager:GetSecretValue"
+    assert seen == {
+        ("cust-1", stripe.arn, get, "/shared/vendor/stripe/*"),
+        ("cust-1", twilio.arn, get, None),
+        ("cust-2", stripe.arn, get, None),
+        ("cust-2", twilio.arn, get, None),
+    }
+    intended = [a for a in report.shared if a.intended]
+    assert [(a.tenant, a.resource) for a in intended] == [("cust-1", stripe.arn)]
+    assert intended[0].statements[0].policy_name == "p"
+    assert ("cust-1", "/shared/vendor/stripe/api-key", get) in asked
+    assert analyse(principals, resources, share_of=share_of, prefilter=False).shared == (
+        report.shared
+    )
+
+
+def test_without_shares_every_shared_access_is_blocked() -> None:
+    report = analyse(
+        [_principal("svc", "user", {"customer": "cust-1"}, _policy("p", ARTICLE_ARN_FORM))],
+        [_shared_secret("/shared/x")],
+    )
+    assert report.findings == ()
+    assert [(a.tenant, a.intended) for a in report.shared] == [("cust-1", False)]
+    assert report.tenants == ()

@@ -1,0 +1,1 @@
+"""Client-side helpers: they speak the wire protocols and never import server code."""

@@ -1,0 +1,1 @@
+"""Tenants as objects: onboarding, keys, quotas, sharing, metering, offboarding."""
