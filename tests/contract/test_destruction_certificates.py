@@ -14,10 +14,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from strongroom.client.service_model import register
 from strongroom.crypto.signing import Ed25519Signer
 from strongroom.tenancy import certificates
 from tests.support.server import (
@@ -41,17 +39,7 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServ
 
 
 def admin(server: RunningServer, session: dict[str, str] | None = None) -> Any:
-    given = session or {"key": ROOT_ACCESS_KEY_ID, "secret": ROOT_SECRET_ACCESS_KEY}
-    boto = boto3.Session(
-        aws_access_key_id=given["key"],
-        aws_secret_access_key=given["secret"],
-        aws_session_token=given.get("token"),
-        region_name="us-east-1",
-    )
-    register(boto)
-    return boto.client(
-        "strongroom", endpoint_url=server.endpoint, config=Config(retries={"max_attempts": 1})
-    )
+    return server.client("strongroom", credentials=session)
 
 
 def code(exc: pytest.ExceptionInfo[ClientError]) -> str:

@@ -16,16 +16,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from strongroom.client import service_model
 from tests.support import principals
 from tests.support.principals import Caller, allow, assume, role, user
 from tests.support.server import (
-    ROOT_ACCESS_KEY_ID,
-    ROOT_SECRET_ACCESS_KEY,
     RunningServer,
     start_server,
 )
@@ -112,15 +108,7 @@ def article_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running
             sm.create_secret(Name=name, SecretString=f"value of {name}", Tags=tag_list)
         # The tenants come after their secrets, so the secrets stay under the account's
         # default key (the article's policies grant no KMS permission for a tenant key).
-        session = boto3.Session()
-        service_model.register(session)
-        admin = session.client(
-            "strongroom",
-            endpoint_url=running.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=ROOT_ACCESS_KEY_ID,
-            aws_secret_access_key=ROOT_SECRET_ACCESS_KEY,
-        )
+        admin = running.client("strongroom")
         for tenant in ("cust-12345", "cust-67890"):
             admin.create_tenant(TenantId=tenant)
         admin.share_secrets(TenantId="cust-12345", SecretPattern="/shared/vendor/*")

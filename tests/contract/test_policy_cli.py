@@ -8,10 +8,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
-from strongroom.client import service_model
 from tests.support import principals
 from tests.support.principals import ACCOUNT, allow, role, user
 from tests.support.server import (
@@ -106,15 +104,7 @@ def test_check_isolation_lists_shared_access_as_intended_or_blocked(
 ) -> None:
     """A tenant's access to /shared/ secrets is no finding: through a share it is intended,
     without one the tenant guard refuses it, and the report says which."""
-    session = boto3.Session()
-    service_model.register(session)
-    admin = session.client(
-        "strongroom",
-        endpoint_url=isolated.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=ROOT_ACCESS_KEY_ID,
-        aws_secret_access_key=ROOT_SECRET_ACCESS_KEY,
-    )
+    admin = isolated.client("strongroom")
     for tenant in ("cust-1", "cust-12"):
         admin.create_tenant(TenantId=tenant)
         isolated.client("iam").put_role_policy(

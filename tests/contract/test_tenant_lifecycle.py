@@ -14,16 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from strongroom.client.service_model import register
 from strongroom.tenancy import certificates
 from tests.support.server import (
-    ROOT_ACCESS_KEY_ID,
-    ROOT_SECRET_ACCESS_KEY,
     RunningServer,
     start_server,
 )
@@ -42,16 +37,7 @@ def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServ
 
 
 def _client(server: RunningServer, service: str, **credentials: str) -> Any:
-    session = boto3.Session(
-        aws_access_key_id=credentials.get("key", ROOT_ACCESS_KEY_ID),
-        aws_secret_access_key=credentials.get("secret", ROOT_SECRET_ACCESS_KEY),
-        aws_session_token=credentials.get("token"),
-        region_name="us-east-1",
-    )
-    register(session)
-    return session.client(
-        service, endpoint_url=server.endpoint, config=Config(retries={"max_attempts": 1})
-    )
+    return server.client(service, credentials=credentials or None)
 
 
 def _code(exc: pytest.ExceptionInfo[ClientError]) -> str:

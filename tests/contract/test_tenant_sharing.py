@@ -23,8 +23,6 @@ from strongroom.client import service_model
 from tests.support import principals
 from tests.support.principals import ACCOUNT, Caller, allow, assume, role, user
 from tests.support.server import (
-    ROOT_ACCESS_KEY_ID,
-    ROOT_SECRET_ACCESS_KEY,
     RunningServer,
     start_server,
 )
@@ -62,16 +60,7 @@ ARTICLE_POLICY = json.loads("""
 
 def admin_client(server: RunningServer) -> Any:
     """The admin API ("strongroom") through boto3, as the account root."""
-    session = boto3.Session()
-    service_model.register(session)
-    return session.client(
-        "strongroom",
-        endpoint_url=server.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=ROOT_ACCESS_KEY_ID,
-        aws_secret_access_key=ROOT_SECRET_ACCESS_KEY,
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return server.client("strongroom")
 
 
 @pytest.fixture(scope="module")

@@ -10,15 +10,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from strongroom.client.service_model import register
 from tests.support.server import (
-    ROOT_ACCESS_KEY_ID,
-    ROOT_SECRET_ACCESS_KEY,
     RunningServer,
     start_server,
 )
@@ -28,17 +23,7 @@ SM, KMS = "secretsmanager.amazonaws.com", "kms.amazonaws.com"
 
 
 def client(server: RunningServer, service: str, credentials: dict[str, str] | None = None) -> Any:
-    given = credentials or {"key": ROOT_ACCESS_KEY_ID, "secret": ROOT_SECRET_ACCESS_KEY}
-    session = boto3.Session(
-        aws_access_key_id=given["key"],
-        aws_secret_access_key=given["secret"],
-        aws_session_token=given.get("token"),
-        region_name="us-east-1",
-    )
-    register(session)
-    return session.client(
-        service, endpoint_url=server.endpoint, config=Config(retries={"max_attempts": 1})
-    )
+    return server.client(service, credentials=credentials)
 
 
 def code(exc: pytest.ExceptionInfo[ClientError]) -> str:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from strongroom.cli import signed_call
+from strongroom.client import service_model
 
 ROOT_ACCESS_KEY_ID = "AKIATESTROOT0000001"
 ROOT_SECRET_ACCESS_KEY = "test-root-secret-access-key-0000000000"
@@ -38,13 +40,27 @@ class RunningServer:
     log_path: Path
     extra_args: tuple[str, ...] = field(default=())
 
-    def client(self, service: str, region: str = "us-east-1", **config: Any) -> Any:
-        return boto3.client(
+    def client(
+        self,
+        service: str,
+        region: str = "us-east-1",
+        *,
+        credentials: Mapping[str, str] | None = None,
+        **config: Any,
+    ) -> Any:
+        """A boto3 client with retries off, as root unless ``credentials`` ({"key",
+        "secret"[, "token"]}) are given; ``service`` may be the admin API, "strongroom"."""
+        given = credentials or {"key": ROOT_ACCESS_KEY_ID, "secret": ROOT_SECRET_ACCESS_KEY}
+        session = boto3.Session(
+            aws_access_key_id=given["key"],
+            aws_secret_access_key=given["secret"],
+            aws_session_token=given.get("token"),
+            region_name=region,
+        )
+        service_model.register(session)
+        return session.client(
             service,
             endpoint_url=self.endpoint,
-            region_name=region,
-            aws_access_key_id=ROOT_ACCESS_KEY_ID,
-            aws_secret_access_key=ROOT_SECRET_ACCESS_KEY,
             config=Config(retries={"max_attempts": 1}, **config),
         )
 

@@ -14,11 +14,11 @@ from strongroom.settings import SettingsError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _tenant_overrides(
-    ctx: click.Context, param: click.Parameter, value: Any
+def named_tables(
+    ctx: click.Context, param: click.Parameter, value: Any, *, names: str, settings: str
 ) -> dict[str, dict[str, Any]]:
-    """Per-tenant alarm settings: a TOML table ``[alarm_tenant_overrides.<tenant>]`` in the
-    config file, or the same as a JSON object in a flag or environment variable."""
+    """Tables of settings by name (``[<option>.<name>]`` in the config file, or the same as
+    a JSON object in a flag or environment variable), keys with ``-`` read as ``_``."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return {}
     if isinstance(value, str):
@@ -26,14 +26,23 @@ def _tenant_overrides(
             value = json.loads(value)
         except json.JSONDecodeError as exc:
             raise click.BadParameter(
-                "must be a JSON object: {tenant: {setting: value}}", ctx, param
+                f"must be a JSON object: {{{names}: {{setting: value}}}}", ctx, param
             ) from exc
     if not isinstance(value, Mapping) or not all(isinstance(v, Mapping) for v in value.values()):
-        raise click.BadParameter("must map each tenant to a table of alarm settings", ctx, param)
+        raise click.BadParameter(
+            f"must map each {names} to a table of {settings} settings", ctx, param
+        )
     return {
-        str(tenant): {str(k).replace("-", "_"): v for k, v in table.items()}
-        for tenant, table in value.items()
+        str(name): {str(k).replace("-", "_"): v for k, v in table.items()}
+        for name, table in value.items()
     }
+
+
+def _tenant_overrides(
+    ctx: click.Context, param: click.Parameter, value: Any
+) -> dict[str, dict[str, Any]]:
+    """Per-tenant alarm settings: ``[alarm_tenant_overrides.<tenant>]``, or JSON."""
+    return named_tables(ctx, param, value, names="tenant", settings="alarm")
 
 
 _OPTIONS = (

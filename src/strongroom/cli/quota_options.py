@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import click
 
+from strongroom.cli.alarm_options import named_tables
 from strongroom.settings import SettingsError
 from strongroom.tenancy.quotas import QuotaError, build_tiers
 
@@ -17,23 +17,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _tier_tables(
     ctx: click.Context, param: click.Parameter, value: Any
 ) -> dict[str, dict[str, Any]]:
-    """Tier tables: ``[tenant_tiers.<tier>]`` in the config file, or the same as a JSON
-    object in a flag or environment variable."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return {}
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise click.BadParameter(
-                "must be a JSON object: {tier: {setting: value}}", ctx, param
-            ) from exc
-    if not isinstance(value, Mapping) or not all(isinstance(v, Mapping) for v in value.values()):
-        raise click.BadParameter("must map each tier to a table of quota settings", ctx, param)
-    return {
-        str(tier): {str(k).replace("-", "_"): v for k, v in table.items()}
-        for tier, table in value.items()
-    }
+    """Tier tables: ``[tenant_tiers.<tier>]`` in the config file, or JSON."""
+    return named_tables(ctx, param, value, names="tier", settings="quota")
 
 
 _OPTIONS = (
