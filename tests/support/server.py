@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Mapping
@@ -21,6 +22,9 @@ from botocore.credentials import Credentials
 
 from strongroom.cli import signed_call
 from strongroom.client import service_model
+
+_SESSIONS: dict[tuple[str, str, str | None, str], boto3.Session] = {}
+_SESSIONS_LOCK = threading.Lock()
 
 ROOT_ACCESS_KEY_ID = "AKIATESTROOT0000001"
 ROOT_SECRET_ACCESS_KEY = "test-root-secret-access-key-0000000000"
@@ -51,18 +55,25 @@ class RunningServer:
         """A boto3 client with retries off, as root unless ``credentials`` ({"key",
         "secret"[, "token"]}) are given; ``service`` may be the admin API, "strongroom"."""
         given = credentials or {"key": ROOT_ACCESS_KEY_ID, "secret": ROOT_SECRET_ACCESS_KEY}
-        session = boto3.Session(
-            aws_access_key_id=given["key"],
-            aws_secret_access_key=given["secret"],
-            aws_session_token=given.get("token"),
-            region_name=region,
-        )
-        service_model.register(session)
-        return session.client(
-            service,
-            endpoint_url=self.endpoint,
-            config=Config(retries={"max_attempts": 1}, **config),
-        )
+        # A session caches the service models it has loaded: one per identity keeps client
+        # creation cheap (tests create thousands); botocore sessions are not thread-safe.
+        identity = (given["key"], given["secret"], given.get("token"), region)
+        with _SESSIONS_LOCK:
+            session = _SESSIONS.get(identity)
+            if session is None:
+                session = boto3.Session(
+                    aws_access_key_id=given["key"],
+                    aws_secret_access_key=given["secret"],
+                    aws_session_token=given.get("token"),
+                    region_name=region,
+                )
+                service_model.register(session)
+                _SESSIONS[identity] = session
+            return session.client(
+                service,
+                endpoint_url=self.endpoint,
+                config=Config(retries={"max_attempts": 1}, **config),
+            )
 
     def dev_call(self, operation: str, document: dict[str, Any] | None = None) -> None:
         """Call a dev-server tool (``ResetDevState``, ``AdvanceClock``) as root."""
