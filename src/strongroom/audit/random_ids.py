@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import os
-import uuid
 
 _state: list[tuple[bytes, itertools.count[int]]] = []
 
@@ -29,4 +28,12 @@ def random_uuid() -> str:
     """A version-4 UUID string, like ``str(uuid.uuid4())``."""
     key, counter = _state[0]
     digest = hashlib.blake2b(next(counter).to_bytes(16, "big"), key=key, digest_size=16).digest()
-    return str(uuid.UUID(bytes=digest, version=4))
+    # The version (4) and variant (RFC 4122) bits set as uuid.UUID(version=4) sets them,
+    # formatted by hand: building a UUID object costs more than the hash.
+    value = (int.from_bytes(digest, "big") & _CLEAR_VERSION) | _VERSION_4
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_CLEAR_VERSION = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)

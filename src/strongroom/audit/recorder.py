@@ -1,7 +1,8 @@
 """The recorder: makes events durable in group commits, then shows them to the alarm observers.
 
 One writer thread takes everything queued (up to ``max_batch`` events), appends it to the
-store in one transaction and resolves the callers' futures. There is no timer: while one
+store in one transaction and resolves the callers' futures (an event loop's waiters with
+one wake-up per batch). There is no timer: while one
 batch commits, the next one gathers, so under load a batch holds about as many events as
 arrived during one commit, and a lone call waits for one commit only. The exception is
 events nobody waits for (``deferrable``: a throttled call's): they wait up to
@@ -16,6 +17,8 @@ them). Metrics see each batch's size and commit time.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
@@ -46,10 +49,18 @@ class BatchMetrics(Protocol):
 
 
 @dataclass(slots=True)
+class _LoopWaiter:
+    """An event-loop future: settled in one loop wake-up per batch, not one per call."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[list[StoredEvent]]
+
+
+@dataclass(slots=True)
 class _Append:
     events: Sequence[AuditEvent]
     refused: Collection[str]
-    future: Future[list[StoredEvent]] | None
+    future: Future[list[StoredEvent]] | _LoopWaiter | None
     # False for the observers' own events (alarms): they are not shown to observers again.
     observed: bool = True
     # Nobody waits for these: they may wait a little to share a commit.
@@ -141,6 +152,23 @@ class AuditRecorder:
         self._queue.put(_Append(events, refused, future, deferrable=deferrable))
         return future
 
+    def submit_and_wait(
+        self, events: Sequence[AuditEvent], *, refused: Collection[str] = ()
+    ) -> asyncio.Future[list[StoredEvent]]:
+        """``submit`` for a caller on an event loop, to be awaited there. The writer settles
+        all of a batch's waiters on one loop with one wake-up (``call_soon_threadsafe``
+        writes to the loop's self-pipe: one write per batch instead of one per call)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[StoredEvent]] = loop.create_future()
+        if not events:
+            future.set_result([])
+            return future
+        if self._stopped or self._thread is None:
+            future.set_exception(AuditStoreUnavailable("the audit recorder is not running"))
+            return future
+        self._queue.put(_Append(events, refused, _LoopWaiter(loop, future)))
+        return future
+
     def committed(
         self,
         events: Sequence[AuditEvent],
@@ -175,13 +203,17 @@ class AuditRecorder:
                 size += _size(item)
                 deferring = deferring and _deferrable(item)
             stopping = next((i for i in items if isinstance(i, _Stop)), None)
+            settled = _Settlements()
             try:
-                self._process(items)
+                self._process(items, settled)
             except Exception as exc:  # the writer must outlive any one batch
                 log.error("audit recorder: a batch failed (%s)", type(exc).__name__)
                 for item in items:
                     if isinstance(item, _Append) and item.future is not None:
-                        _resolve(item.future, exception=AuditStoreUnavailable(UNAVAILABLE_MESSAGE))
+                        settled.add(
+                            item.future, exception=AuditStoreUnavailable(UNAVAILABLE_MESSAGE)
+                        )
+            settled.flush()
         # Alarm events raised by the last batches are still queued: write them too.
         leftovers: list[_Append] = []
         while True:
@@ -192,10 +224,12 @@ class AuditRecorder:
             if isinstance(item, _Append):
                 leftovers.append(item)
         if leftovers:
-            self._append(leftovers)
+            settled = _Settlements()
+            self._append(leftovers, settled)
+            settled.flush()
         stopping.done.set()
 
-    def _process(self, items: list[_Item]) -> None:
+    def _process(self, items: list[_Item], settled: _Settlements) -> None:
         appends = [i for i in items if isinstance(i, _Append)]
         committed = [i for i in items if isinstance(i, _Committed)]
         durable: list[_Append | _Committed] = list(committed)
@@ -204,13 +238,13 @@ class AuditRecorder:
                 if done.seconds is not None:
                     self._metrics.observe_audit_batch(len(done.events), done.seconds)
         if appends:
-            durable.extend(self._append(appends))
+            durable.extend(self._append(appends, settled))
         try:
             self._observe(durable)
         except Exception as exc:  # an observer's failure is not the calls'
             log.error("audit recorder: an observer failed (%s)", type(exc).__name__)
 
-    def _append(self, appends: list[_Append]) -> list[_Append]:
+    def _append(self, appends: list[_Append], settled: _Settlements) -> list[_Append]:
         """Write the submissions in one transaction; returns those now durable."""
         events = [event for item in appends for event in item.events]
         started = time.perf_counter()
@@ -221,21 +255,21 @@ class AuditRecorder:
                 # Not the database: some submission's events could not be written at all.
                 # Each is written on its own, so only that call fails.
                 log.error("audit recorder: a batch failed (%s); retried call by call", _kind(exc))
-                return [done for item in appends for done in self._append([item])]
+                return [done for item in appends for done in self._append([item], settled)]
             # The store's message names only the kind of failure, never event content.
             log.error(
                 "audit trail unavailable: %d event(s) not written (%s)", len(events), _kind(exc)
             )
             for item in appends:
                 if item.future is not None:
-                    _resolve(item.future, exception=AuditStoreUnavailable(UNAVAILABLE_MESSAGE))
+                    settled.add(item.future, exception=AuditStoreUnavailable(UNAVAILABLE_MESSAGE))
             return []
         seconds = time.perf_counter() - started
         offset = 0
         for item in appends:
             count = len(item.events)
             if item.future is not None:
-                _resolve(item.future, result=stored[offset : offset + count])
+                settled.add(item.future, result=stored[offset : offset + count])
             offset += count
         if self._metrics is not None:
             self._metrics.observe_audit_batch(len(events), seconds)
@@ -259,6 +293,51 @@ class AuditRecorder:
 
 def _deferrable(item: _Item) -> bool:
     return isinstance(item, _Append) and item.deferrable
+
+
+_Outcome = tuple[list[StoredEvent] | None, BaseException | None]
+
+
+class _Settlements:
+    """A batch's outcomes: thread futures settled at once, loop futures one wake-up each loop."""
+
+    __slots__ = ("_by_loop",)
+
+    def __init__(self) -> None:
+        self._by_loop: dict[
+            asyncio.AbstractEventLoop, list[tuple[asyncio.Future[list[StoredEvent]], _Outcome]]
+        ] = {}
+
+    def add(
+        self,
+        future: Future[list[StoredEvent]] | _LoopWaiter,
+        *,
+        result: list[StoredEvent] | None = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        if isinstance(future, _LoopWaiter):
+            self._by_loop.setdefault(future.loop, []).append((future.future, (result, exception)))
+        else:
+            _resolve(future, result=result, exception=exception)
+
+    def flush(self) -> None:
+        by_loop, self._by_loop = self._by_loop, {}
+        for loop, waiters in by_loop.items():
+            # A closed loop raises RuntimeError: nobody is waiting there any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle_on_loop, waiters)
+
+
+def _settle_on_loop(
+    waiters: list[tuple[asyncio.Future[list[StoredEvent]], _Outcome]],
+) -> None:
+    for future, (result, exception) in waiters:
+        if future.done():  # its request was cancelled
+            continue
+        if exception is not None:
+            future.set_exception(exception)
+        else:
+            future.set_result(result or [])
 
 
 def _resolve(

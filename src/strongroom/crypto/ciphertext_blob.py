@@ -5,6 +5,7 @@ spec: docs/spec/ciphertext-blob.md
 
 from __future__ import annotations
 
+import functools
 import struct
 import uuid
 from collections.abc import Mapping
@@ -71,7 +72,13 @@ def parse_header(blob: bytes) -> tuple[BlobHeader, int]:
         offset += PARTITION_ID_BYTES
     if len(blob) < offset + aead.IV_BYTES + aead.TAG_BYTES:
         raise MalformedBlob
-    return BlobHeader(uuid.UUID(bytes=key_id), key_version, partition_id), offset
+    return BlobHeader(_key_uuid(key_id), key_version, partition_id), offset
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_uuid(raw: bytes) -> uuid.UUID:
+    # Few keys, many ciphertexts: building the UUID costs more than the rest of the header.
+    return uuid.UUID(bytes=raw)
 
 
 def open_sealed(key: KeyMaterial, blob: bytes, context: Mapping[str, str]) -> bytes:

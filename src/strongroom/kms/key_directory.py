@@ -26,6 +26,10 @@ ALIAS_NAME_PATTERN = re.compile(r"\Aalias/[a-zA-Z0-9/_-]+\Z")
 # this many seconds. Disabling a key therefore takes effect everywhere within a second.
 CACHE_SECONDS = 1.0
 _CACHE_LIMIT = 10_000
+# A key id as KMS writes it (a UUID's canonical form; either case is accepted).
+_KEY_ID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE | re.ASCII
+)
 # kms:ResourceAliases holds at most this many names (AWS's limit of aliases per key).
 _MAX_ALIASES = 50
 
@@ -83,12 +87,9 @@ class KeyDirectory:
                 raise KeyNotFound(f"Invalid keyId '{reference}'")
             return self._by_alias(region, partition, alias_name)
         assert key_id is not None  # noqa: S101 - _parse returns exactly one of the two
-        try:
-            canonical = str(uuid.UUID(key_id))
-        except ValueError as exc:
-            raise KeyNotFound(f"Invalid keyId '{reference}'") from exc
-        if canonical != key_id.lower() or len(key_id) != 36:
+        if not _KEY_ID.fullmatch(key_id):
             raise KeyNotFound(f"Invalid keyId '{reference}'")
+        canonical = key_id.lower()
         record = self.load(canonical)
         if record is None or record.region != region:
             raise KeyNotFound(f"Key '{self.key_arn(partition, region, canonical)}' does not exist")

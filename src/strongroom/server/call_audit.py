@@ -11,7 +11,6 @@ events, and waits until the recorder has made them durable: only then may the an
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -191,10 +190,10 @@ class CallAudit:
             events.extend(self._batch_events(record))
         if events:
             refused = (events[0].event_id,) if journal.tenant_guard_refusals else ()
-            written = self._recorder.submit(events, refused=refused, deferrable=not durable)
             if durable:
-                await asyncio.wrap_future(written)
+                await self._recorder.submit_and_wait(events, refused=refused)
             else:
+                written = self._recorder.submit(events, refused=refused, deferrable=True)
                 written.add_done_callback(_log_unwritten)
 
     def observe(self, record: CallRecord, error: ServiceError | None) -> None:

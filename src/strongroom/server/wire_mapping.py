@@ -71,7 +71,10 @@ def from_wire(cls: type[T], document: Mapping[str, Any]) -> T:
 
 def to_wire(result: Any, names: Mapping[str, str]) -> Any:
     """A result dataclass as the document AWS would send (None members left out)."""
-    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+    kind = type(result)
+    if kind in _SCALARS:  # most members: decided without the checks below
+        return result
+    if hasattr(kind, "__dataclass_fields__"):  # an instance (a class's type is ``type``)
         out: dict[str, Any] = {}
         for attribute, wire_name in _result_plan(type(result), names):
             value = getattr(result, attribute)
@@ -87,6 +90,7 @@ def to_wire(result: Any, names: Mapping[str, str]) -> Any:
     raise TypeError(f"cannot put {type(result).__name__} on the wire")
 
 
+_SCALARS = frozenset({str, bytes, int, float, bool, datetime})
 _plans: dict[tuple[type[Any], int], tuple[tuple[str, str], ...]] = {}
 
 

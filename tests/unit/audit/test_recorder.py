@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -366,6 +368,63 @@ def test_a_cancelled_caller_does_not_stop_the_writer(
     store.gate.set()
     recorder.submit([make_event()]).result(5)
     assert len(store.events) == 3  # the abandoned call's event was still written
+
+
+def test_event_loop_waiters_of_one_batch_wake_their_loop_once(
+    store: MemoryStore, recorder: AuditRecorder
+) -> None:
+    async def calls() -> tuple[list[list[StoredEvent]], int]:
+        loop = asyncio.get_running_loop()
+        wake_ups = 0
+        original = loop.call_soon_threadsafe
+
+        def counting(*args: Any, **kwargs: Any) -> Any:
+            nonlocal wake_ups
+            wake_ups += 1
+            return original(*args, **kwargs)
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        store.gate.clear()
+        waiters = [recorder.submit_and_wait([make_event()]) for _ in range(20)]
+        await asyncio.sleep(0.05)
+        assert not any(w.done() for w in waiters)
+        store.gate.set()
+        return list(await asyncio.gather(*waiters)), wake_ups
+
+    results, wake_ups = asyncio.run(calls())
+    assert [len(r) for r in results] == [1] * 20
+    assert len({r[0].event_id for r in results}) == 20
+    assert wake_ups == 1  # the twenty calls shared one commit and one wake-up
+
+
+def test_event_loop_waiters_fail_with_their_batch_and_cancelled_ones_are_skipped(
+    store: MemoryStore, recorder: AuditRecorder
+) -> None:
+    async def calls() -> None:
+        store.gate.clear()
+        store.broken = True
+        abandoned = recorder.submit_and_wait([make_event()])
+        failing = recorder.submit_and_wait([make_event()])
+        abandoned.cancel()
+        store.gate.set()
+        with pytest.raises(AuditStoreUnavailable, match=UNAVAILABLE_MESSAGE):
+            await failing
+        store.broken = False
+        assert len(await recorder.submit_and_wait([make_event()])) == 1
+        assert await recorder.submit_and_wait([]) == []
+
+    asyncio.run(calls())
+
+
+def test_event_loop_waiters_of_a_stopped_recorder_fail_at_once(store: MemoryStore) -> None:
+    async def call(recorder: AuditRecorder) -> None:
+        with pytest.raises(AuditStoreUnavailable):
+            await recorder.submit_and_wait([make_event()])
+
+    stopped = AuditRecorder(store)
+    stopped.start()
+    stopped.stop()
+    asyncio.run(call(stopped))
 
 
 # -- the commit hook, on a real SQLite data database ---------------------------------------
