@@ -79,10 +79,21 @@ def test_the_certificate_verifies_under_the_deployment_key(
     )
     assert facts.key_versions == (1,)
     assert facts.secret_versions == 1
+    assert facts.ciphertexts == 1  # the secret version's data key
     assert facts.offboarded_at < facts.scheduled_for <= facts.destroyed_at <= verified.issued_at
     assert (verified.account_id, verified.region) == ("123456789012", "us-east-1")
     assert verified.chain_position.region == "us-east-1"
     assert verified.chain_position.seq > 0
+
+
+def test_the_certificate_is_issued_once(
+    own_server: RunningServer, shredded: dict[str, Any]
+) -> None:
+    client = admin(own_server)
+    own_server.advance_clock(DAY)  # the shredder runs again; the tenant is not due any more
+    assert client.describe_tenant(TenantId=shredded["id"])["Tenant"]["Status"] == "SHREDDED"
+    again = client.get_destruction_certificate(TenantId=shredded["id"])["Certificate"]
+    assert again == shredded["certificate"]
 
 
 def test_the_public_key_is_the_one_the_operator_publishes(own_server: RunningServer) -> None:

@@ -74,11 +74,12 @@ class EncryptionCounts:
         with self._lock:
             return self._partitions.pop((key_id, partition_id), 0)
 
-    def take_versions(self, key_id: str) -> int:
-        """Remove and return what is counted in memory for a key's versions (just destroyed)."""
+    def take_versions(self, key_id: str) -> dict[int, int]:
+        """Remove and return what is counted in memory for a key's versions (just
+        destroyed), by version."""
         with self._lock:
             slots = [slot for slot in self._versions if slot[0] == key_id]
-            return sum(self._versions.pop(slot) for slot in slots)
+            return {slot[1]: self._versions.pop(slot) for slot in slots}
 
     def forget_all(self) -> None:
         with self._lock:

@@ -44,7 +44,13 @@ from strongroom.kms.key_specs import (
 from strongroom.kms.key_usage import KeyUsageTracker
 from strongroom.kms.keyring import KeyRing, key_material_id
 from strongroom.kms.partition_keys import MAX_PARTITION_VALUE_CHARS, is_valid_partition_value
-from strongroom.kms.ports import KeyDestructionRecord, KeyLimits, KmsKeyRecord
+from strongroom.kms.ports import (
+    DestroyedKeyMaterial,
+    DestroyedPartition,
+    KeyDestructionRecord,
+    KeyLimits,
+    KmsKeyRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +73,8 @@ MAX_DESTRUCTION_REASON_CHARS = 32
 @dataclass(frozen=True, slots=True)
 class PartitionDestruction:
     """What :meth:`KeyAdministration.destroy_partition` crypto-shredded: every partition
-    of one value of a key's partition context key, in every key version."""
+    of one value of a key's partition context key, in every key version (or, from
+    :meth:`KeyAdministration.partition_destruction`, every one the records name)."""
 
     key_id: str
     key_arn: str
@@ -80,7 +87,8 @@ class PartitionDestruction:
 
 @dataclass(frozen=True, slots=True)
 class KeyDestruction:
-    """What :meth:`KeyAdministration.destroy_key_now` crypto-shredded: all of a key."""
+    """What :meth:`KeyAdministration.destroy_key_now` crypto-shredded: all of a key (with
+    the partitions destroyed before it, which its records name too)."""
 
     key_id: str
     key_arn: str
@@ -534,13 +542,9 @@ class KeyAdministration:
     def destroy_partition(self, key_id: str, value: str) -> PartitionDestruction:
         """Crypto-shred one value's partitions of a partitioned key, in every version: its
         blobs stop decrypting (KMSInvalidStateException), other values' blobs do not.
-        Destroying again (or after the key) returns an empty destruction."""
-        key_id = _canonical_key_id(key_id)
-        if not is_valid_partition_value(value):
-            raise ValidationException(
-                f"A partition value is 1 to {MAX_PARTITION_VALUE_CHARS} characters, "
-                "without control characters."
-            )
+        Destroying again (or after the key) returns an empty destruction; what any call
+        destroyed stays recorded (:meth:`partition_destruction`)."""
+        key_id = self._checked_partition(key_id, value)
         record = self._store.key(key_id)
         if record is None:
             return PartitionDestruction(
@@ -550,20 +554,35 @@ class KeyAdministration:
             raise ValidationException(f"{record.arn} is not a partitioned KMS key.")
         destroyed = self._keyring.destroy_partition(key_id, value)
         log.info("destroyed %d partitions of KMS key %s", len(destroyed), key_id)
-        return PartitionDestruction(
-            key_id=key_id,
-            key_arn=record.arn,
-            value=value,
-            partition_ids=tuple(p.partition_id.hex() for p in destroyed),
-            versions=tuple(p.version for p in destroyed),
-            encryptions=sum(p.encryptions for p in destroyed),
-            destroyed_at=destroyed[0].destroyed_at if destroyed else self._clock.now(),
-        )
+        return _partition_destruction(key_id, record.arn, value, destroyed, self._clock.now())
+
+    def partition_destruction(self, key_id: str, value: str) -> PartitionDestruction | None:
+        """Every partition of one value destroyed so far, from the keystore's records: the
+        same answer whichever call destroyed them and however it ended (a caller that
+        died before reporting a destruction reports it from here). None if none was."""
+        key_id = self._checked_partition(key_id, value)
+        destroyed = self._keyring.destroyed_partitions(key_id, value)
+        if not destroyed:
+            return None
+        record = self._store.key(key_id)
+        arn = self._gone(key_id) if record is None else record.arn
+        return _partition_destruction(key_id, arn, value, destroyed, self._clock.now())
+
+    def _checked_partition(self, key_id: str, value: str) -> str:
+        key_id = _canonical_key_id(key_id)
+        if not is_valid_partition_value(value):
+            raise ValidationException(
+                f"A partition value is 1 to {MAX_PARTITION_VALUE_CHARS} characters, "
+                "without control characters."
+            )
+        return key_id
 
     def destroy_key_now(self, key_id: str, reason: str) -> KeyDestruction:
         """Crypto-shred a key at once, whatever its state: every version and partition of
         its material, then its metadata (a ``kms_key_destructions`` record with ``reason``
-        stays). Destroying again returns an empty destruction."""
+        stays). Destroying again returns an empty destruction; completing one that was
+        interrupted between the two (material gone, metadata not) reports what it
+        destroyed, from the keystore's records (as :meth:`key_destruction` does)."""
         key_id = _canonical_key_id(key_id)
         if not 1 <= len(reason) <= MAX_DESTRUCTION_REASON_CHARS:
             raise ValidationException(
@@ -573,8 +592,9 @@ class KeyAdministration:
         if record is None:
             return KeyDestruction(key_id, self._gone(key_id), (), (), 0, self._clock.now())
         # Material first: once it is gone nothing can decrypt, whatever happens next.
-        material = self._keyring.destroy_key_material(key_id)
-        destroyed_at = self._clock.now()
+        self._keyring.destroy_key_material(key_id)
+        material = self._keyring.destroyed_key_material(key_id)
+        destroyed_at = material.destroyed_at or self._clock.now()
         self._store.delete_key(
             key_id,
             KeyDestructionRecord(
@@ -592,12 +612,58 @@ class KeyAdministration:
             len(material.versions),
             len(material.partitions),
         )
-        return KeyDestruction(
-            key_id=key_id,
-            key_arn=record.arn,
-            versions=material.versions,
-            partition_ids=tuple(p.partition_id.hex() for p in material.partitions),
-            encryptions=material.version_encryptions
-            + sum(p.encryptions for p in material.partitions),
-            destroyed_at=destroyed_at,
-        )
+        return _key_destruction(key_id, record.arn, material, destroyed_at)
+
+    def key_destruction(self, key_id: str) -> KeyDestruction | None:
+        """What destroying a key took away, from the records it left (the same answer
+        however often it is asked, whichever call destroyed the key); None if the key has
+        not been destroyed."""
+        key_id = _canonical_key_id(key_id)
+        done = self._store.destruction(key_id)
+        if done is None:
+            return None
+        material = self._keyring.destroyed_key_material(key_id)
+        return _key_destruction(key_id, done.arn, material, done.destroyed_at)
+
+    def destroy_uncommitted_key(self, key_id: str) -> int:
+        """Remove the keystore material of a key whose metadata never committed (made in a
+        unit of work that rolled back): nothing names the key, so nothing can use it, but
+        its wrapped material would stay in the keystore. A key that exists, or was
+        destroyed, is left alone. Returns how many versions went."""
+        key_id = _canonical_key_id(key_id)
+        if self._store.key(key_id) is not None or self._store.destruction(key_id) is not None:
+            return 0
+        # A read inside the rolled-back transaction may have cached the record.
+        self._access.directory.invalidate(key_id)
+        return self._keyring.destroy(key_id)
+
+
+def _partition_destruction(
+    key_id: str,
+    key_arn: str,
+    value: str,
+    destroyed: Sequence[DestroyedPartition],
+    otherwise: datetime,
+) -> PartitionDestruction:
+    return PartitionDestruction(
+        key_id=key_id,
+        key_arn=key_arn,
+        value=value,
+        partition_ids=tuple(p.partition_id.hex() for p in destroyed),
+        versions=tuple(p.version for p in destroyed),
+        encryptions=sum(p.encryptions for p in destroyed),
+        destroyed_at=max((p.destroyed_at for p in destroyed), default=otherwise),
+    )
+
+
+def _key_destruction(
+    key_id: str, key_arn: str, material: DestroyedKeyMaterial, otherwise: datetime
+) -> KeyDestruction:
+    return KeyDestruction(
+        key_id=key_id,
+        key_arn=key_arn,
+        versions=material.versions,
+        partition_ids=tuple(p.partition_id.hex() for p in material.partitions),
+        encryptions=material.version_encryptions + sum(p.encryptions for p in material.partitions),
+        destroyed_at=material.destroyed_at or otherwise,
+    )

@@ -10,7 +10,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -89,6 +89,15 @@ def _with_partition(
             raise
     partition = lookup()
     return partition, use(partition)
+
+
+def _with_counts(
+    destroyed: Iterable[DestroyedPartition], late: Mapping[tuple[str, bytes], int]
+) -> tuple[DestroyedPartition, ...]:
+    return tuple(
+        replace(p, encryptions=p.encryptions + late.get((p.key_id, p.partition_id), 0))
+        for p in destroyed
+    )
 
 
 def _version_identity(key_id: str, version: int, domain_key_id: bytes) -> bytes:
@@ -242,28 +251,57 @@ class KeyRing:
 
     def destroy_key_material(self, key_id: str) -> DestroyedKeyMaterial:
         """Crypto-shred a key: every version and every partition, in one keystore
-        transaction, with exact encryption counts (including those not yet flushed)."""
+        transaction that records what it destroyed (:meth:`destroyed_key_material`), with
+        exact encryption counts (including those not yet flushed). Returns what this call
+        destroyed: nothing, if an earlier one did."""
         with self._counts.settled():
             destroyed = self._store.destroy_key_material(key_id, self._clock.now())
         self.forget(key_id)
+        late_versions = self._counts.take_versions(key_id)
+        late_partitions = self._late_partition_counts(destroyed.partitions)
+        self._record_late_counts(
+            {(key_id, version): n for version, n in late_versions.items()}, late_partitions
+        )
         return replace(
             destroyed,
-            version_encryptions=destroyed.version_encryptions + self._counts.take_versions(key_id),
-            partitions=tuple(self._with_pending_count(p) for p in destroyed.partitions),
+            version_encryptions=destroyed.version_encryptions + sum(late_versions.values()),
+            partitions=_with_counts(destroyed.partitions, late_partitions),
         )
 
     def destroy_partition(self, key_id: str, value: str) -> list[DestroyedPartition]:
-        """Crypto-shred one value's partitions of a key, in every version; other values'
-        partitions are untouched. Empty if the value has none (destroyed already)."""
+        """Crypto-shred one value's partitions of a key, in every version, recording each
+        (:meth:`destroyed_partitions`); other values' partitions are untouched. Returns
+        what this call destroyed: empty if the value has none (destroyed already)."""
         with self._counts.settled():
             destroyed = self._store.destroy_partitions(key_id, value, self._clock.now())
         self._partitions.forget_value(key_id, value)
-        return [self._with_pending_count(p) for p in destroyed]
+        late = self._late_partition_counts(destroyed)
+        self._record_late_counts({}, late)
+        return list(_with_counts(destroyed, late))
 
-    def _with_pending_count(self, destroyed: DestroyedPartition) -> DestroyedPartition:
+    def destroyed_key_material(self, key_id: str) -> DestroyedKeyMaterial:
+        """Everything the keystore records as destroyed of a key, by whichever calls."""
+        return self._store.destroyed_key_material(key_id)
+
+    def destroyed_partitions(self, key_id: str, value: str) -> list[DestroyedPartition]:
+        """Every destroyed partition of (key, value) the keystore records."""
+        return self._store.destroyed_partitions(key_id, value)
+
+    def _late_partition_counts(
+        self, destroyed: Iterable[DestroyedPartition]
+    ) -> dict[tuple[str, bytes], int]:
         # Encryptions counted while the rows were being deleted are still in memory.
-        pending = self._counts.take_partition(destroyed.key_id, destroyed.partition_id)
-        return replace(destroyed, encryptions=destroyed.encryptions + pending)
+        return {
+            (p.key_id, p.partition_id): self._counts.take_partition(p.key_id, p.partition_id)
+            for p in destroyed
+        }
+
+    def _record_late_counts(
+        self, versions: dict[tuple[str, int], int], partitions: dict[tuple[str, bytes], int]
+    ) -> None:
+        """Add them to the destruction records too, which certificates are made from."""
+        if any(versions.values()) or any(partitions.values()):
+            self._store.add_destroyed_encryption_counts(versions, partitions)
 
     def flush_encryption_counts(self) -> None:
         """Add the encryptions counted in memory to the keystore (a periodic job)."""

@@ -60,12 +60,15 @@ class DestroyedPartition:
 
 @dataclass(frozen=True, slots=True)
 class DestroyedKeyMaterial:
-    """Everything one keystore transaction destroyed for a key."""
+    """Everything one keystore transaction destroyed for a key; or, read back from the
+    keystore's destruction records, everything ever destroyed of it."""
 
     versions: tuple[int, ...]
     # Blobs sealed under the versions themselves (not under a partition).
     version_encryptions: int
     partitions: tuple[DestroyedPartition, ...]
+    # When the material went (the latest record's time); None if none did.
+    destroyed_at: datetime | None = None
 
 
 class PartitionLimitReached(Exception):
@@ -120,8 +123,29 @@ class KeyMaterialStore(Protocol):
         ...
 
     def destroy_key_material(self, key_id: str, destroyed_at: datetime) -> DestroyedKeyMaterial:
-        """Delete every version and every partition of a key (and the partition records),
-        in one transaction, the bytes leaving the files as in :meth:`destroy_key_versions`."""
+        """Delete every version and every partition of a key in one transaction that also
+        records each (see :meth:`destroyed_key_material`), the bytes leaving the files as in
+        :meth:`destroy_key_versions`. Returns what this transaction destroyed."""
+        ...
+
+    def destroyed_key_material(self, key_id: str) -> DestroyedKeyMaterial:
+        """What the destruction records say went of a key: the versions
+        :meth:`destroy_key_material` destroyed and the partitions either destroy method
+        did, with their encryption counts. The records outlive the material, so a caller
+        interrupted after destroying can still say what it destroyed."""
+        ...
+
+    def destroyed_partitions(self, key_id: str, value: str) -> list[DestroyedPartition]:
+        """The destruction records of (key, value)'s partitions, in every version."""
+        ...
+
+    def add_destroyed_encryption_counts(
+        self,
+        versions: Mapping[tuple[str, int], int],
+        partitions: Mapping[tuple[str, bytes], int],
+    ) -> None:
+        """Add encryptions counted while their material was being destroyed to its
+        destruction records (records that do not exist are skipped)."""
         ...
 
     def add_encryption_counts(

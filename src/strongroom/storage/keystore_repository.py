@@ -1,10 +1,10 @@
-"""The keystore database: wrapped domain keys, KMS key material and partitions, nothing else."""
+"""The keystore database: wrapped domain keys, key material, partitions, destruction records."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from strongroom.storage.schema import (
     key_partition_counts,
     key_partition_destructions,
     key_partitions,
+    key_version_destructions,
     key_versions,
 )
 
@@ -60,6 +61,20 @@ def _destroyed(row: Any, destroyed_at: datetime) -> DestroyedPartition:
         encryptions=row.encryptions,
         destroyed_at=destroyed_at,
     )
+
+
+def _partition_records(destroyed: Iterable[DestroyedPartition]) -> list[dict[str, Any]]:
+    return [
+        {
+            "key_id": d.key_id,
+            "partition_id": d.partition_id,
+            "version": d.version,
+            "value": d.value,
+            "encryptions": d.encryptions,
+            "destroyed_at": d.destroyed_at,
+        }
+        for d in destroyed
+    ]
 
 
 def _pragma(cursor: Any, statement: str) -> int:
@@ -263,20 +278,7 @@ class SqlKeyMaterialStore:
             ).all()
             destroyed = [_destroyed(row, destroyed_at) for row in rows]
             if destroyed:
-                c.execute(
-                    insert(key_partition_destructions),
-                    [
-                        {
-                            "key_id": d.key_id,
-                            "partition_id": d.partition_id,
-                            "version": d.version,
-                            "value": d.value,
-                            "encryptions": d.encryptions,
-                            "destroyed_at": d.destroyed_at,
-                        }
-                        for d in destroyed
-                    ],
-                )
+                c.execute(insert(key_partition_destructions), _partition_records(destroyed))
                 c.execute(delete(key_partitions).where(of_value))
                 c.execute(
                     update(key_partition_counts)
@@ -303,19 +305,145 @@ class SqlKeyMaterialStore:
                 .where(key_partitions.c.key_id == key_id)
                 .order_by(key_partitions.c.version, key_partitions.c.value)
             ).all()
-            for table in (
-                key_versions,
-                key_partitions,
-                key_partition_counts,
-                key_partition_destructions,
-            ):
+            destroyed = DestroyedKeyMaterial(
+                versions=tuple(v.version for v in versions),
+                version_encryptions=sum(v.encryptions for v in versions),
+                partitions=tuple(_destroyed(p, destroyed_at) for p in partitions),
+                destroyed_at=destroyed_at if versions or partitions else None,
+            )
+            # The records commit with the deletion: whatever happens to the caller next,
+            # what went is known (a destruction certificate is made from them).
+            self._record_versions(c, key_id, versions, destroyed_at)
+            if partitions:
+                c.execute(
+                    insert(key_partition_destructions), _partition_records(destroyed.partitions)
+                )
+            for table in (key_versions, key_partitions, key_partition_counts):
                 c.execute(delete(table).where(table.c.key_id == key_id))
         self._after_destruction()
+        return destroyed
+
+    @staticmethod
+    def _record_versions(
+        c: Connection, key_id: str, versions: Sequence[Any], destroyed_at: datetime
+    ) -> None:
+        if not versions:
+            return
+        recorded = set(
+            c.execute(
+                select(key_version_destructions.c.version).where(
+                    key_version_destructions.c.key_id == key_id
+                )
+            ).scalars()
+        )
+        fresh = [v for v in versions if v.version not in recorded]
+        if fresh:
+            c.execute(
+                insert(key_version_destructions),
+                [
+                    {
+                        "key_id": key_id,
+                        "version": v.version,
+                        "encryptions": v.encryptions,
+                        "destroyed_at": destroyed_at,
+                    }
+                    for v in fresh
+                ],
+            )
+        # A version destroyed before can only be back if material was imported again into
+        # a key whose destruction was interrupted: one record counts both.
+        for v in versions:
+            if v.version in recorded:
+                c.execute(
+                    update(key_version_destructions)
+                    .where(
+                        and_(
+                            key_version_destructions.c.key_id == key_id,
+                            key_version_destructions.c.version == v.version,
+                        )
+                    )
+                    .values(
+                        encryptions=key_version_destructions.c.encryptions + v.encryptions,
+                        destroyed_at=destroyed_at,
+                    )
+                )
+
+    def destroyed_key_material(self, key_id: str) -> DestroyedKeyMaterial:
+        with engines.transaction(self._engine, write=False) as c:
+            versions = c.execute(
+                select(key_version_destructions)
+                .where(key_version_destructions.c.key_id == key_id)
+                .order_by(key_version_destructions.c.version)
+            ).all()
+            partitions = c.execute(
+                select(key_partition_destructions)
+                .where(key_partition_destructions.c.key_id == key_id)
+                .order_by(key_partition_destructions.c.version, key_partition_destructions.c.value)
+            ).all()
+        times = [r.destroyed_at for r in (*versions, *partitions)]
         return DestroyedKeyMaterial(
             versions=tuple(v.version for v in versions),
             version_encryptions=sum(v.encryptions for v in versions),
-            partitions=tuple(_destroyed(p, destroyed_at) for p in partitions),
+            partitions=tuple(_destroyed(p, p.destroyed_at) for p in partitions),
+            destroyed_at=max(times) if times else None,
         )
+
+    def destroyed_partitions(self, key_id: str, value: str) -> list[DestroyedPartition]:
+        with engines.transaction(self._engine, write=False) as c:
+            rows = c.execute(
+                select(key_partition_destructions)
+                .where(
+                    and_(
+                        key_partition_destructions.c.key_id == key_id,
+                        key_partition_destructions.c.value == value,
+                    )
+                )
+                .order_by(key_partition_destructions.c.version)
+            ).all()
+        return [_destroyed(row, row.destroyed_at) for row in rows]
+
+    def add_destroyed_encryption_counts(
+        self,
+        versions: Mapping[tuple[str, int], int],
+        partitions: Mapping[tuple[str, bytes], int],
+    ) -> None:
+        versions = {slot: n for slot, n in versions.items() if n}
+        partitions = {slot: n for slot, n in partitions.items() if n}
+        if not versions and not partitions:
+            return
+        with engines.transaction(self._engine, write=True) as c:
+            if versions:
+                records = key_version_destructions
+                c.execute(
+                    update(records)
+                    .where(
+                        and_(
+                            records.c.key_id == bindparam("counted_key"),
+                            records.c.version == bindparam("counted_version"),
+                        )
+                    )
+                    .values(encryptions=records.c.encryptions + bindparam("counted")),
+                    [
+                        {"counted_key": k, "counted_version": v, "counted": n}
+                        for (k, v), n in sorted(versions.items())
+                    ],
+                )
+            if partitions:
+                records = key_partition_destructions
+                c.execute(
+                    update(records)
+                    .where(
+                        and_(
+                            records.c.key_id == bindparam("counted_key"),
+                            records.c.partition_id == bindparam("counted_partition"),
+                        )
+                    )
+                    .values(encryptions=records.c.encryptions + bindparam("counted")),
+                    [
+                        {"counted_key": k, "counted_partition": p, "counted": n}
+                        for (k, p), n in sorted(partitions.items())
+                    ],
+                )
 
     def add_encryption_counts(
         self,
@@ -391,5 +519,6 @@ class SqlKeyMaterialStore:
                 key_partitions,
                 key_partition_counts,
                 key_partition_destructions,
+                key_version_destructions,
             ):
                 c.execute(delete(table))

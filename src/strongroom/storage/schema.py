@@ -589,7 +589,9 @@ key_partition_counts = Table(
 )
 
 # What a destroyed partition leaves: no key material, only enough for Decrypt to say the
-# partition was destroyed. Removed with the key.
+# partition was destroyed, and for a destruction certificate to say what went (the records
+# outlive the material, so a certificate issued after a crash still has them). Kept when
+# the whole key is destroyed (keystore migration 0004).
 key_partition_destructions = Table(
     "key_partition_destructions",
     keystore_metadata,
@@ -597,6 +599,20 @@ key_partition_destructions = Table(
     Column("partition_id", LargeBinary(16), primary_key=True),
     Column("version", Integer, nullable=False),
     Column("value", String(256), nullable=False),
+    Column("encryptions", BigInteger, nullable=False),
+    Column("destroyed_at", UtcTimestamp, nullable=False),
+    # A tenant's certificate reads its value's records (keystore migration 0004).
+    Index(None, "key_id", "value"),
+)
+
+# What destroying a key's material leaves of each version (keystore migration 0004):
+# written in the transaction that deletes the material, so what was destroyed is known
+# however the destroying process ends.
+key_version_destructions = Table(
+    "key_version_destructions",
+    keystore_metadata,
+    Column("key_id", String(36), primary_key=True),
+    Column("version", Integer, primary_key=True),
     Column("encryptions", BigInteger, nullable=False),
     Column("destroyed_at", UtcTimestamp, nullable=False),
 )

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -32,6 +34,8 @@ from strongroom.tenancy import shapes
 from strongroom.tenancy import tenants as t
 from strongroom.tenancy.ports import TenantExists, TenantStore
 from strongroom.tenancy.quotas import QuotaError
+
+log = logging.getLogger(__name__)
 
 PARTITION_TAG_KEY = "strongroom:partition-key"
 DEFAULT_PAGE = 100
@@ -143,6 +147,32 @@ class TenantAdministration:
         cached the old status."""
         self._on_change(tenant_id)
 
+    @contextmanager
+    def _onboarding(self) -> Iterator[list[str]]:
+        """The unit of work onboarding runs in, and a list for the ids of the keys made in
+        it. A new key's material is written to the keystore, which the transaction does
+        not cover: if the transaction does not commit, that material is destroyed again,
+        so no wrapped key is left behind that no key names."""
+        made: list[str] = []
+        try:
+            with self._store.unit_of_work():
+                yield made
+        except BaseException:
+            for key_id in made:
+                self._discard_key_material(key_id)
+            raise
+
+    def _discard_key_material(self, key_id: str) -> None:
+        try:
+            self._services.keys.destroy_uncommitted_key(key_id)
+        except Exception as exc:  # the caller hears of the rollback, not of this
+            # Left as a crash between CreateKey's two writes leaves it: unreachable.
+            log.warning(
+                "material of rolled-back KMS key %s stays in the keystore (%s)",
+                key_id,
+                type(exc).__name__,
+            )
+
     def save(self, record: t.TenantRecord, **changes: Any) -> t.TenantRecord:
         updated = replace(
             record, **changes, updated_at=self._clock.now(), row_version=record.row_version + 1
@@ -210,13 +240,13 @@ class TenantAdministration:
         account = as_account(ctx)
         now = self._clock.now()
         try:
-            with self._store.unit_of_work():
+            with self._onboarding() as made:
                 if key_mode == t.SHARED:
                     key_id, key_arn, partition_key_name = self._shared_key(
-                        account, request.shared_key_id
+                        account, request.shared_key_id, made
                     )
                 else:
-                    key_id, key_arn = self._dedicated_key(account, tenant_id)
+                    key_id, key_arn = self._dedicated_key(account, tenant_id, made)
                     partition_key_name = None
                 policy = t.isolation_policy(
                     form,
@@ -331,7 +361,9 @@ class TenantAdministration:
             raise ValidationException("Tag keys starting with aws: or strongroom: are reserved.")
         return tuple((tag.key, tag.value) for tag in tags)
 
-    def _dedicated_key(self, account: CallContext, tenant_id: str) -> tuple[str, str]:
+    def _dedicated_key(
+        self, account: CallContext, tenant_id: str, made: list[str]
+    ) -> tuple[str, str]:
         created = self._services.keys.create_key(
             account,
             kms.CreateKeyRequest(
@@ -340,6 +372,7 @@ class TenantAdministration:
             ),
         )
         key_id, key_arn = _created(created)
+        made.append(key_id)
         self._services.aliases.create_alias(
             account,
             kms.CreateAliasRequest(
@@ -348,13 +381,18 @@ class TenantAdministration:
         )
         return key_id, key_arn
 
-    def _shared_key(self, account: CallContext, reference: str | None) -> tuple[str, str, str]:
+    def _shared_key(
+        self, account: CallContext, reference: str | None, made: list[str]
+    ) -> tuple[str, str, str]:
         if reference is None:
             try:
                 record = self._services.key_access.find(account, t.DEFAULT_SHARED_KEY_ALIAS)
             except NotFoundException:
                 created = self._create_shared_key(
-                    account, t.DEFAULT_PARTITION_KEY_NAME, "Strongroom tenants (partitioned)"
+                    account,
+                    t.DEFAULT_PARTITION_KEY_NAME,
+                    "Strongroom tenants (partitioned)",
+                    made,
                 )
                 alias = kms.CreateAliasRequest(
                     alias_name=t.DEFAULT_SHARED_KEY_ALIAS, target_key_id=created[0]
@@ -374,7 +412,7 @@ class TenantAdministration:
         return record.key_id, record.arn, name
 
     def _create_shared_key(
-        self, account: CallContext, partition_key_name: str, description: str
+        self, account: CallContext, partition_key_name: str, description: str, made: list[str]
     ) -> tuple[str, str, str]:
         created = self._services.keys.create_key(
             account,
@@ -384,6 +422,7 @@ class TenantAdministration:
             ),
         )
         key_id, key_arn = _created(created)
+        made.append(key_id)
         return key_id, key_arn, partition_key_name
 
     def _tenant_user(
@@ -485,9 +524,9 @@ class TenantAdministration:
         self.authorize(ctx, "CreateSharedKey", None)
         name = request.partition_key_name or t.DEFAULT_PARTITION_KEY_NAME
         account = as_account(ctx)
-        with self._store.unit_of_work():
+        with self._onboarding() as made:
             key_id, key_arn, name = self._create_shared_key(
-                account, name, request.description or "Strongroom tenants (partitioned)"
+                account, name, request.description or "Strongroom tenants (partitioned)", made
             )
             if request.alias_name is not None:
                 self._services.aliases.create_alias(

@@ -33,16 +33,22 @@ REAPER_BATCH = 100
 
 @dataclass(frozen=True, slots=True)
 class DestroyedMaterial:
-    """What destroying a tenant's key or partition took away."""
+    """What destroying a tenant's key or partitions took away, as the destruction records
+    say: everything destroyed so far, by this call or an earlier, interrupted one."""
 
     key_arn: str
     versions: tuple[int, ...]
     partition_ids: tuple[str, ...]
     encryptions: int
+    # When the material went; None if there was none to destroy.
+    destroyed_at: datetime | None
 
 
 class MaterialShredder(Protocol):
-    """The KMS side of shredding: a dedicated key at once, or one value's partitions."""
+    """The KMS side of shredding: a dedicated key at once, or one value's partitions.
+
+    Both destroy what is left (nothing, when repeated) and answer from the durable
+    destruction records, so asking again after a crash gives the first answer."""
 
     def destroy_key(self, key_id: str) -> DestroyedMaterial: ...
 
@@ -57,17 +63,28 @@ class KmsShredder:
 
     def destroy_key(self, key_id: str) -> DestroyedMaterial:
         done = self._keys.destroy_key_now(key_id, reason="TENANT_OFFBOARDED")
+        done = self._keys.key_destruction(key_id) or done
         return DestroyedMaterial(
             done.key_arn,
             tuple(sorted(set(done.versions))),
             _ids(done.partition_ids),
             done.encryptions,
+            done.destroyed_at,
         )
 
     def destroy_partition(self, key_id: str, value: str) -> DestroyedMaterial:
         done = self._keys.destroy_partition(key_id, value)
+        recorded = self._keys.partition_destruction(key_id, value)
+        if recorded is None:  # the tenant never had a partition: nothing to destroy
+            return DestroyedMaterial(done.key_arn, (), (), 0, None)
         # The shared key lives on for the other tenants: only partitions are listed.
-        return DestroyedMaterial(done.key_arn, (), _ids(done.partition_ids), done.encryptions)
+        return DestroyedMaterial(
+            recorded.key_arn,
+            (),
+            _ids(recorded.partition_ids),
+            recorded.encryptions,
+            recorded.destroyed_at,
+        )
 
 
 class ShareRevoker(Protocol):
@@ -242,7 +259,9 @@ class Offboarding:
     def shred_due_tenants(self) -> int:
         """The reaper: destroy the key or partition of every tenant whose window ended,
         then issue its destruction certificate. Material goes first, so no crash leaves a
-        SHREDDED tenant with decryptable material."""
+        SHREDDED tenant with decryptable material; the certificate is made from what the
+        destruction recorded, so a crash before it is issued costs nothing but time: the
+        next run destroys nothing more and certifies what the first one destroyed."""
         done = 0
         for record in self._store.due_for_destruction(self._clock.now(), REAPER_BATCH):
             try:
@@ -255,7 +274,7 @@ class Offboarding:
         return done
 
     def _shred(self, record: t.TenantRecord) -> None:
-        secret_versions = self._store.count_secret_versions(record.tenant_id)
+        # Idempotent: a retry finds nothing left and answers from the records.
         if record.key_mode == t.DEDICATED:
             destroyed = self._shredder.destroy_key(record.key_id)
         else:
@@ -269,14 +288,19 @@ class Offboarding:
             key_arn=destroyed.key_arn,
             key_versions=destroyed.versions,
             partition_ids=destroyed.partition_ids,
-            secret_versions=secret_versions,
+            # The secret versions outlive the shredding (their values no longer open), so
+            # a retry counts the same ones.
+            secret_versions=self._store.count_secret_versions(record.tenant_id),
             ciphertexts=destroyed.encryptions,
             offboarded_at=record.offboarded_at or now,
             scheduled_for=record.destruction_date or now,
-            destroyed_at=now,
+            destroyed_at=destroyed.destroyed_at or now,
         )
+        # The certificate and SHREDDED commit together: a tenant still OFFBOARDING has no
+        # certificate, and one SHREDDED is never due again; of two processes shredding it
+        # at once, the second's save finds the row changed and rolls its certificate back.
         with self._store.unit_of_work():
             self._certify(facts)
-            self._admin.save(record, status=t.SHREDDED, destroyed_at=now)
+            self._admin.save(record, status=t.SHREDDED, destroyed_at=facts.destroyed_at)
         self._admin.changed(record.tenant_id)
         log.warning("tenant %s shredded; destruction certificate issued", record.tenant_id)
