@@ -199,32 +199,15 @@ TENANT_COUNT = 1000
 
 
 def _provision(server: RunningServer, index: int) -> None:
+    """A tenant as onboarding makes it (its role with the isolation policy, in the ARN
+    wildcard or the ABAC form, and its own key), and a secret of its own."""
     tenant = f"cust-{index}"
-    sm, kms = server.client("secretsmanager"), server.client("kms")
-    sm.create_secret(
-        Name=f"/customer/{tenant}/db", SecretString="s", Tags=principals.tags({"customer": tenant})
+    server.client("strongroom").create_tenant(
+        TenantId=tenant,
+        KeyMode="DEDICATED",
+        IsolationPolicy="ABAC" if index % 2 else "ARN_WILDCARD",
     )
-    kms.create_key(Tags=[{"TagKey": "customer", "TagValue": tenant}])
-    abac = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": ["secretsmanager:GetSecretValue", "kms:Decrypt"],
-                "Resource": "*",
-                "Condition": {
-                    "StringEquals": {"aws:ResourceTag/customer": "${aws:PrincipalTag/customer}"}
-                },
-            }
-        ],
-    }
-    arn_form = allow(["secretsmanager:GetSecretValue"], f"{SECRETS}/customer/{tenant}/*")
-    role(
-        server,
-        f"{tenant}-service",
-        policies={"tenant": abac if index % 2 else arn_form},
-        role_tags={"customer": tenant},
-    )
+    server.client("secretsmanager").create_secret(Name=f"/customer/{tenant}/db", SecretString="s")
 
 
 def test_check_isolation_on_a_thousand_tenants(tmp_path: Path) -> None:
@@ -250,7 +233,7 @@ def test_check_isolation_on_a_thousand_tenants(tmp_path: Path) -> None:
             ],
         }
         server.client("iam").put_role_policy(
-            RoleName="cust-7-service",
+            RoleName="tenant-cust-7",
             PolicyName="vendor-access",
             PolicyDocument=json.dumps(planted),
         )
@@ -259,9 +242,10 @@ def test_check_isolation_on_a_thousand_tenants(tmp_path: Path) -> None:
         lines = [line for line in found.stdout.splitlines() if line.startswith("FINDING")]
         assert lines, found.stdout[-2000:]
         assert all("tenant cust-500:" in line for line in lines)
-        assert all(f"arn:aws:iam::{ACCOUNT}:role/cust-7-service" in line for line in lines)
+        assert all(f"arn:aws:iam::{ACCOUNT}:role/tenants/tenant-cust-7" in line for line in lines)
         assert all(
-            "role/cust-7-service/inline/vendor-access statement Planted" in line for line in lines
+            "role/tenants/tenant-cust-7/inline/vendor-access statement Planted" in line
+            for line in lines
         )
     finally:
         server.stop()

@@ -314,7 +314,11 @@ def _build_world(server: RunningServer) -> World:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    running = start_server(Path(tmp_path_factory.mktemp("matrix")))
+    # Isolation, not quotas: the matrix's burst of writes per tenant would otherwise be
+    # throttled (ThrottlingException) before the guard and the policies are reached.
+    running = start_server(
+        Path(tmp_path_factory.mktemp("matrix")), "--default-tenant-tier", "unlimited"
+    )
     try:
         yield _build_world(running)
     finally:

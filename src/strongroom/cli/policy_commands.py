@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -27,10 +28,25 @@ from strongroom.tenancy.sharing_ports import ShareRecord
 DEFAULT_TENANT_TAG_KEY = "customer"
 
 
+_Item = TypeVar("_Item")
+_Found = TypeVar("_Found")
+# botocore clients are thread-safe; the server answers several calls at once.
+_LOOKUP_THREADS = 8
+
+
 def _calling(function: Any, **parameters: Any) -> dict[str, Any]:
     with service_errors():
         response: dict[str, Any] = function(**parameters)
     return response
+
+
+def _each(lookup: Callable[[_Item], _Found], items: Sequence[_Item]) -> list[_Found]:
+    """``lookup`` over ``items`` in order, several at a time: one round trip each, and an
+    account of thousands of tenants would otherwise wait for them one by one."""
+    if len(items) < 2:
+        return [lookup(item) for item in items]
+    with ThreadPoolExecutor(max_workers=_LOOKUP_THREADS) as pool:
+        return list(pool.map(lookup, items))
 
 
 def _pages(api: Any, operation: str, **parameters: Any) -> Iterator[dict[str, Any]]:
@@ -301,17 +317,22 @@ def _secrets(sm: Any, tag_key: str) -> Iterator[AnalysedResource]:
     """Every tenant's secrets, and the shared ones (no tenant's, whatever their tags say,
     as the server sees them)."""
     for page in _pages(sm, "list_secrets"):
+        wanted: list[tuple[dict[str, Any], dict[str, str], str | None]] = []
         for secret in page.get("SecretList", []):
             tags = {t["Key"]: t["Value"] for t in secret.get("Tags", [])}
             shared = is_shared_secret_name(secret["Name"])
             tenant = (
                 None if shared else tenant_of_secret_name(secret["Name"]) or _tag(tags, tag_key)
             )
-            if tenant is None and not shared:
-                continue
-            policy_text = _calling(sm.get_resource_policy, SecretId=secret["ARN"]).get(
+            if tenant is not None or shared:
+                wanted.append((secret, tags, tenant))
+        policies = _each(
+            lambda item: _calling(sm.get_resource_policy, SecretId=item[0]["ARN"]).get(
                 "ResourcePolicy"
-            )
+            ),
+            wanted,
+        )
+        for (secret, tags, tenant), policy_text in zip(wanted, policies, strict=True):
             yield AnalysedResource(
                 arn=secret["ARN"],
                 kind="secret",
@@ -345,23 +366,29 @@ def _shares(admin: Any) -> list[ShareRecord]:
 
 
 def _keys(kms: Any, tag_key: str) -> Iterator[AnalysedResource]:
+    def tagged(key: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], str | None]:
+        tags = {
+            t["TagKey"]: t["TagValue"]
+            for t in _calling(kms.list_resource_tags, KeyId=key["KeyId"]).get("Tags", [])
+        }
+        return key, tags, _tag(tags, tag_key)
+
+    def with_policy(
+        item: tuple[dict[str, Any], dict[str, str], str | None],
+    ) -> AnalysedResource:
+        key, tags, tenant = item
+        policy_text = _calling(kms.get_key_policy, KeyId=key["KeyId"], PolicyName="default")
+        return AnalysedResource(
+            arn=key["KeyArn"],
+            kind="key",
+            tenant=tenant,
+            tags=tags,
+            policy=_named("key policy", policy_text["Policy"], "key"),
+        )
+
     for page in _pages(kms, "list_keys"):
-        for key in page.get("Keys", []):
-            tags = {
-                t["TagKey"]: t["TagValue"]
-                for t in _calling(kms.list_resource_tags, KeyId=key["KeyId"]).get("Tags", [])
-            }
-            tenant = _tag(tags, tag_key)
-            if tenant is None:
-                continue
-            policy_text = _calling(kms.get_key_policy, KeyId=key["KeyId"], PolicyName="default")
-            yield AnalysedResource(
-                arn=key["KeyArn"],
-                kind="key",
-                tenant=tenant,
-                tags=tags,
-                policy=_named("key policy", policy_text["Policy"], "key"),
-            )
+        tenants_keys = [item for item in _each(tagged, page.get("Keys", [])) if item[2] is not None]
+        yield from _each(with_policy, tenants_keys)
 
 
 def _tag(tags: dict[str, str], tag_key: str) -> str | None:
