@@ -254,6 +254,26 @@ def test_alias_names_are_unique_per_region(store: SqlKeyDirectoryStore) -> None:
     assert store.key_by_alias("eu-west-1", "alias/app") == other_region
 
 
+def test_a_taken_alias_inside_a_unit_of_work_is_reported_as_taken(
+    store: SqlKeyDirectoryStore, data_engine: Engine
+) -> None:
+    # CreateTenant creates alias/tenant/<id> in one transaction with everything else: the
+    # failed insert must not poison that transaction (PostgreSQL aborts it otherwise).
+    first = store.insert_key(new_key())
+    store.insert_alias(alias("alias/tenant/cust-1", first.key_id))
+    second = new_key()
+
+    def onboard() -> None:
+        with engines.unit_of_work(data_engine):
+            store.insert_key(second)
+            store.insert_alias(alias("alias/tenant/cust-1", second.key_id))
+
+    with pytest.raises(AliasExists):
+        onboard()
+    assert store.key(second.key_id) is None  # the whole unit rolled back
+    assert store.key_by_alias(REGION, "alias/tenant/cust-1") == first
+
+
 def test_alias_of_a_missing_key_is_not_reported_as_taken(store: SqlKeyDirectoryStore) -> None:
     with pytest.raises(IntegrityError):
         store.insert_alias(alias("alias/orphan", str(uuid.uuid4())))

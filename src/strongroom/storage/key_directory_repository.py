@@ -226,23 +226,25 @@ class SqlKeyDirectoryStore:
     # -- aliases -------------------------------------------------------------------
 
     def insert_alias(self, alias: AliasRecord) -> None:
-        try:
-            with engines.transaction(self._engine, write=True) as c:
-                c.execute(insert(kms_aliases).values(dataclasses.asdict(alias)))
-        except IntegrityError as exc:
-            # Either the name is taken or the key does not exist; only the first is ours.
-            if self._alias_exists(alias.region, alias.alias_name):
-                raise AliasExists(alias.alias_name) from exc
-            raise
-
-    def _alias_exists(self, region: str, alias_name: str) -> bool:
-        with engines.transaction(self._engine, write=False) as c:
-            found = c.execute(
-                select(kms_aliases.c.key_id).where(
-                    and_(kms_aliases.c.region == region, kms_aliases.c.alias_name == alias_name)
-                )
-            ).first()
-            return found is not None
+        with engines.transaction(self._engine, write=True) as c:
+            try:
+                # A savepoint: inside a unit of work (CreateTenant) a failed insert must
+                # leave the transaction usable, which PostgreSQL does not otherwise do.
+                with c.begin_nested():
+                    c.execute(insert(kms_aliases).values(dataclasses.asdict(alias)))
+            except IntegrityError as exc:
+                # Either the name is taken or the key does not exist; only the first is ours.
+                found = c.execute(
+                    select(kms_aliases.c.key_id).where(
+                        and_(
+                            kms_aliases.c.region == alias.region,
+                            kms_aliases.c.alias_name == alias.alias_name,
+                        )
+                    )
+                ).first()
+                if found is not None:
+                    raise AliasExists(alias.alias_name) from exc
+                raise
 
     def retarget_alias(self, region: str, alias_name: str, key_id: str, at: datetime) -> bool:
         with engines.transaction(self._engine, write=True) as c:
