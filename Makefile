@@ -20,7 +20,8 @@ serve: $(STAMP)
 
 ## Install what the tests need, then lint, type-check and run every test.
 test: $(STAMP) lint typecheck
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow and not exclusive"
+	$(BIN)/python -m pytest -q -m "exclusive and not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

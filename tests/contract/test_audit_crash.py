@@ -23,7 +23,7 @@ from tests.support.server import (
     start_server,
 )
 
-pytestmark = pytest.mark.contract
+pytestmark = [pytest.mark.contract, pytest.mark.exclusive]
 
 SECRETS = 8
 READERS = 4

@@ -24,6 +24,17 @@ pytestmark = pytest.mark.contract
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server of this module's own: the tenant label admits the first 50 tenants seen,
+    and on the session's server other test files may already have used them up."""
+    running = start_server(tmp_path_factory.mktemp("metrics-server"))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
 def scrape(server: RunningServer) -> tuple[str, bytes]:
     with urllib.request.urlopen(f"{server.endpoint}/metrics", timeout=5) as response:  # noqa: S310
         assert response.status == 200

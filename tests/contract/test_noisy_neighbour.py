@@ -32,7 +32,7 @@ from botocore.credentials import Credentials
 from tests.support.principals import ACCOUNT, Caller, allow, user
 from tests.support.server import RunningServer, start_server
 
-pytestmark = pytest.mark.contract
+pytestmark = [pytest.mark.contract, pytest.mark.exclusive]
 
 READ_RATE = 20.0  # per second, for every tenant
 BURST_SECONDS = 1.0

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.principals import ACCOUNT, Caller, allow, user
 from tests.support.server import RunningServer, start_server
 
-pytestmark = pytest.mark.contract
+pytestmark = [pytest.mark.contract, pytest.mark.exclusive]
 
 # A tier small enough to reach in a few calls; every tenant here is on it.
 TINY = {

@@ -24,7 +24,7 @@ from tests.support.postgres import create_database, drop_database
 from tests.support.principals import ACCOUNT, allow, user
 from tests.support.server import RunningServer, start_server
 
-pytestmark = [pytest.mark.postgres, pytest.mark.contract]
+pytestmark = [pytest.mark.postgres, pytest.mark.contract, pytest.mark.exclusive]
 
 READ_RATE = 20.0
 BURST_SECONDS = 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -31,9 +32,30 @@ ROOT_SECRET_ACCESS_KEY = "test-root-secret-access-key-0000000000"
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nobody listens on. Under pytest-xdist each worker takes its ports
+    from a range of its own, below the kernel's ephemeral range: two workers asking at once
+    would otherwise be handed the same port, and one would test the other's server."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return int(sock.getsockname()[1])
+    first = _WORKER_PORTS_START + int(worker[2:]) * _WORKER_PORTS
+    for _ in range(_WORKER_PORTS):
+        port = first + next(_port_cursor) % _WORKER_PORTS
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in {first}..{first + _WORKER_PORTS - 1}")
+
+
+# 20000..: below Linux's ephemeral range (32768..) for up to 12 workers.
+_WORKER_PORTS_START = 20_000
+_WORKER_PORTS = 1_000
+_port_cursor = itertools.count()  # thread-safe: count's __next__ holds the GIL
 
 
 @dataclass
