@@ -219,7 +219,13 @@ def _assemble(
         )
     )
     key_store = SqlKeyDirectoryStore(data_engine)
-    keys = KeyDirectory(key_store, keyring, service_clock, settings.account_id)
+    keys = KeyDirectory(
+        key_store,
+        keyring,
+        service_clock,
+        settings.account_id,
+        cache_seconds=identity_cache_seconds,
+    )
     key_access = KeyAccess(keys)
     key_usage = KeyUsageTracker(key_store, service_clock)
     grant_book = GrantBook(key_store, keyring, cache_seconds=identity_cache_seconds)
@@ -230,6 +236,14 @@ def _assemble(
     # Tenants' quotas (README "Quotas"): count limits here, request rates at the edge.
     tier_quotas = TierQuotaSource(settings.tenant_tiers, settings.default_tenant_tier)
     quota_source = StoredTenantQuotas(tenant_store, tier_quotas)
+    # Each process enforces 1/N of every tenant rate, N = the live processes sharing the
+    # database (PostgreSQL); an embedded SQLite database has one process. A tenant's
+    # quotas are re-read as often as identity is, and at once after a change made here.
+    rate_limiter = RateLimiter(
+        quota_source,
+        refresh_seconds=identity_cache_seconds,
+        on_source_error=_quotas_not_reread,
+    )
     count_limits = CountLimits(quota_source)
     key_administration = KeyAdministration(
         key_access, keyring, key_usage, service_clock, key_authorization, limits=count_limits
@@ -303,6 +317,11 @@ def _assemble(
         ],
     )
 
+    def tenant_changed(tenant_id: str) -> None:
+        """A tenant's status or quotas changed in this process: drop what was cached."""
+        blocked_tenants.changed(tenant_id)
+        rate_limiter.changed(tenant_id)
+
     tenant_administration = TenantAdministration(
         tenant_store,
         TenancyServices(
@@ -322,7 +341,7 @@ def _assemble(
             tiers=frozenset(settings.tenant_tiers),
         ),
         effective_quotas=quota_source.wire,
-        on_change=blocked_tenants.changed,
+        on_change=tenant_changed,
     )
     sharing = SecretSharing(
         share_store,
@@ -383,9 +402,6 @@ def _assemble(
     ]
 
     interval = settings.reaper_interval_seconds
-    # Each process enforces 1/N of every tenant rate, N = the live processes sharing the
-    # database (PostgreSQL); an embedded SQLite database has one process.
-    rate_limiter = RateLimiter(quota_source, on_source_error=_quotas_not_reread)
     instance_jobs: list[PeriodicJob] = []
     instance_leave: tuple[Callable[[], None], ...] = ()
     if data_engine.dialect.name != "sqlite":

@@ -21,9 +21,10 @@ AWS_MANAGED_ALIASES = {
     "other key is defined",
 }
 ALIAS_NAME_PATTERN = re.compile(r"\Aalias/[a-zA-Z0-9/_-]+\Z")
-# Key records and alias targets are cached this long. A change made in this process is
-# seen at once (the cache entry is dropped); one made by another server process within
-# this many seconds. Disabling a key therefore takes effect everywhere within a second.
+# Key records and alias targets are cached this long by default. A change made in this
+# process is seen at once (the cache entry is dropped); one made by another server process
+# within this many seconds: disabling a key takes effect everywhere within a second. A
+# server that is its database's only writer (embedded SQLite) may cache for longer.
 CACHE_SECONDS = 1.0
 _CACHE_LIMIT = 10_000
 # A key id as KMS writes it (a UUID's canonical form; either case is accepted).
@@ -48,9 +49,16 @@ class KeyDirectory:
     """Resolves key references the way KMS does: key id, key ARN, alias name, alias ARN."""
 
     def __init__(
-        self, store: KeyDirectoryStore, keyring: KeyRing, clock: Clock, account_id: str
+        self,
+        store: KeyDirectoryStore,
+        keyring: KeyRing,
+        clock: Clock,
+        account_id: str,
+        *,
+        cache_seconds: float = CACHE_SECONDS,
     ) -> None:
         self._store = store
+        self._cache_seconds = cache_seconds
         self._keyring = keyring
         self._clock = clock
         self._account_id = account_id
@@ -131,7 +139,7 @@ class KeyDirectory:
     def _remember(self, record: KmsKeyRecord, now: float) -> None:
         if len(self._records) >= _CACHE_LIMIT:
             self._records.clear()
-        self._records[record.key_id] = (record, now + CACHE_SECONDS)
+        self._records[record.key_id] = (record, now + self._cache_seconds)
 
     def invalidate(self, key_id: str) -> None:
         """Drop a key from the cache after this process changed it."""
@@ -153,7 +161,7 @@ class KeyDirectory:
         tags = dict(self._store.key_tags(key_id))
         if len(self._tags) >= _CACHE_LIMIT:
             self._tags.clear()
-        self._tags[key_id] = (tags, now + CACHE_SECONDS)
+        self._tags[key_id] = (tags, now + self._cache_seconds)
         return tags
 
     def alias_names(self, record: KmsKeyRecord) -> tuple[str, ...]:
@@ -168,7 +176,7 @@ class KeyDirectory:
         )
         if len(self._names) >= _CACHE_LIMIT:
             self._names.clear()
-        self._names[record.key_id] = (names, now + CACHE_SECONDS)
+        self._names[record.key_id] = (names, now + self._cache_seconds)
         return names
 
     def _by_alias(self, region: str, partition: str, alias_name: str) -> KmsKeyRecord:
@@ -187,7 +195,7 @@ class KeyDirectory:
             record = self._create_aws_managed_key(region, partition, alias_name)
         if len(self._aliases) >= _CACHE_LIMIT:
             self._aliases.clear()
-        self._aliases[(region, alias_name)] = (record.key_id, now + CACHE_SECONDS)
+        self._aliases[(region, alias_name)] = (record.key_id, now + self._cache_seconds)
         self._remember(record, now)
         return record
 

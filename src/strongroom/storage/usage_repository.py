@@ -78,58 +78,38 @@ class SqlUsageStore:
 
     def _count_batch(self, region: str) -> tuple[int, bool]:
         """Count the next batch of the region's events past its watermark and move the
-        watermark past them, in one transaction; (events counted, caught up with head)."""
+        watermark past them; (events counted, caught up with head).
+
+        The counting is a read: the write transaction only adds the counts and moves the
+        watermark, so the audit trail's appends (which need the same write lock on SQLite)
+        never wait for a scan of thousands of events. If the watermark moved in between
+        (another server counted that batch), nothing is written and the caller goes on."""
         watermarks = tenant_usage_watermarks
+        with engines.transaction(self._engine, write=False) as connection:
+            watermark = int(
+                connection.execute(
+                    select(watermarks.c.seq).where(watermarks.c.region == region)
+                ).scalar()
+                or 0
+            )
+            # Seqs at or below the head as read are committed: the head moves in the
+            # transaction that appends the events.
+            head = int(
+                connection.execute(
+                    select(audit_chain_heads.c.seq).where(audit_chain_heads.c.region == region)
+                ).scalar()
+                or 0
+            )
+            upper = min(head, watermark + ROLL_UP_BATCH)
+            if upper <= watermark:
+                return 0, True
+            rows = _calls_between(connection, region, watermark, upper)
         with engines.transaction(self._engine, write=True) as connection:
             # The watermark row is locked (FOR UPDATE on PostgreSQL; SQLite's BEGIN
             # IMMEDIATE serialises writers): two servers rolling up never count one batch
             # twice.
-            watermark = self._locked_watermark(connection, region)
-            # Seqs at or below the head as read are committed: the head moves in the
-            # transaction that appends the events.
-            head = connection.execute(
-                select(audit_chain_heads.c.seq).where(audit_chain_heads.c.region == region)
-            ).scalar()
-            upper = min(int(head or 0), watermark + ROLL_UP_BATCH)
-            if upper <= watermark:
-                return 0, True
-            day = type_coerce(audit_events.c.event_time, BigInteger).op(
-                "/", return_type=BigInteger
-            )(literal_column(str(_MICROS_PER_DAY)))
-            grouped = connection.execute(
-                select(
-                    audit_events.c.tenant,
-                    day,
-                    audit_events.c.event_source,
-                    audit_events.c.event_name,
-                    func.count(),
-                )
-                .where(
-                    and_(
-                        audit_events.c.region == region,
-                        audit_events.c.seq > watermark,
-                        audit_events.c.seq <= upper,
-                        audit_events.c.tenant.is_not(None),
-                        audit_events.c.event_source.not_in(sorted(UNMETERED_SOURCES)),
-                    )
-                )
-                .group_by(
-                    audit_events.c.tenant,
-                    day,
-                    audit_events.c.event_source,
-                    audit_events.c.event_name,
-                )
-            ).all()
-            rows = [
-                {
-                    "tenant": tenant,
-                    "day": (_EPOCH_DAY + timedelta(days=int(day_number))).isoformat(),
-                    "event_source": source,
-                    "event_name": name,
-                    "calls": int(count),
-                }
-                for tenant, day_number, source, name, count in grouped
-            ]
+            if self._locked_watermark(connection, region) != watermark:
+                return 0, False
             if rows:
                 daily = tenant_usage_daily
                 insert = _insert(connection)(daily)
@@ -148,7 +128,7 @@ class SqlUsageStore:
             connection.execute(
                 update(watermarks).where(watermarks.c.region == region).values(seq=upper)
             )
-            return sum(row["calls"] for row in rows), upper >= int(head or 0)
+            return sum(row["calls"] for row in rows), upper >= head
 
     @staticmethod
     def _locked_watermark(connection: Connection, region: str) -> int:
@@ -327,3 +307,47 @@ def _snapshots_of_day(
         condition = and_(condition, stored.c.tenant == tenant)
     rows = connection.execute(select(stored.c.tenant, stored.c.secrets, _KEYS).where(condition))
     return {name: (int(secrets_), int(keys)) for name, secrets_, keys in rows}
+
+
+def _calls_between(
+    connection: Connection, region: str, after: int, upto: int
+) -> list[dict[str, Any]]:
+    """The metered calls of the region's events with seq in (after, upto], per tenant, day,
+    source and operation."""
+    day = type_coerce(audit_events.c.event_time, BigInteger).op("/", return_type=BigInteger)(
+        literal_column(str(_MICROS_PER_DAY))
+    )
+    grouped = connection.execute(
+        select(
+            audit_events.c.tenant,
+            day,
+            audit_events.c.event_source,
+            audit_events.c.event_name,
+            func.count(),
+        )
+        .where(
+            and_(
+                audit_events.c.region == region,
+                audit_events.c.seq > after,
+                audit_events.c.seq <= upto,
+                audit_events.c.tenant.is_not(None),
+                audit_events.c.event_source.not_in(sorted(UNMETERED_SOURCES)),
+            )
+        )
+        .group_by(
+            audit_events.c.tenant,
+            day,
+            audit_events.c.event_source,
+            audit_events.c.event_name,
+        )
+    ).all()
+    return [
+        {
+            "tenant": tenant,
+            "day": (_EPOCH_DAY + timedelta(days=int(day_number))).isoformat(),
+            "event_source": source,
+            "event_name": name,
+            "calls": int(count),
+        }
+        for tenant, day_number, source, name, count in grouped
+    ]

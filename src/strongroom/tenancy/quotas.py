@@ -341,6 +341,14 @@ class RateLimiter:
                 self._share = processes
                 self._generation += 1
 
+    def changed(self, tenant: str) -> None:
+        """The tenant's quotas may have changed in this process: its next call reads them
+        again (whatever ``refresh_seconds`` says)."""
+        with self._lock:
+            state = self._tenants.get(tenant)
+            if state is not None:
+                state.checked = -math.inf
+
     def tracked_tenants(self) -> int:
         """How many tenants have buckets in memory now."""
         return len(self._tenants)

@@ -301,6 +301,20 @@ def test_quotas_are_read_again_after_the_refresh_interval() -> None:
     assert sum(limiter.try_acquire("t", READ, 1.5) is None for _ in range(100)) == 50
 
 
+def test_a_change_made_here_is_read_at_once_whatever_the_refresh_interval() -> None:
+    source = FixedSource(quotas(rate=1, burst=1))
+    limiter = RateLimiter(source, refresh_seconds=30.0)
+    assert limiter.try_acquire("t", READ, 0.0) is None
+    assert limiter.try_acquire("t", READ, 0.1) is not None
+    source.default = quotas(rate=100, burst=1)
+    limiter.changed("t")
+    limiter.changed("never-seen")  # nothing to drop: no error
+    # The 0.2 token refilled at the old rate stays; the rest comes at the new rate (not
+    # in 0.8 s, as at 1/s).
+    assert limiter.try_acquire("t", READ, 0.2) == pytest.approx(0.008)
+    assert source.lookups == 2
+
+
 def test_a_lower_quota_caps_the_tokens_at_the_new_capacity() -> None:
     source = FixedSource(quotas(rate=100, burst=1))
     limiter = RateLimiter(source, refresh_seconds=0.0)
