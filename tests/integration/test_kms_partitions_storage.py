@@ -6,7 +6,6 @@ import base64
 import json
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,14 +17,11 @@ from sqlalchemy import create_engine, select
 
 from strongroom import bootstrap
 from strongroom.clock import FrozenClock
-from strongroom.context import CallContext
 from strongroom.errors import (
     DecryptionFailure,
     InvalidCiphertextException,
     KMSInvalidStateException,
 )
-from strongroom.identity.credentials import root_principal
-from strongroom.ids import AccountId, Partition, Region
 from strongroom.kms.key_administration import KeyAdministration
 from strongroom.secretsmanager import shapes as sm
 from strongroom.settings import Settings
@@ -35,24 +31,12 @@ from strongroom.storage.schema import (
     key_versions,
     kms_key_destructions,
 )
-from tests.support.postgres import create_database, drop_database, postgres_url_or_skip
+from tests.support.dev_stack import dev_settings, root_context
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 A = {"tenant_id": "cust-a", "purpose": "integration"}
 B = {"tenant_id": "cust-b", "purpose": "integration"}
 SHARED = {"purpose": "integration"}
-
-
-def ctx() -> CallContext:
-    return CallContext(
-        principal=root_principal("aws", "123456789012", "AKIATEST"),
-        account_id=AccountId("123456789012"),
-        region=Region("us-east-1"),
-        partition=Partition("aws"),
-        request_id=str(uuid.uuid4()),
-        source_ip="127.0.0.1",
-        user_agent="test",
-    )
 
 
 @dataclass
@@ -92,7 +76,7 @@ def call(app: bootstrap.Application, operation: str, **document: Any) -> dict[st
     """A KMS operation through the dispatcher: wire JSON in, wire JSON out."""
     assert app.dispatcher is not None
     body = json.dumps(document).encode()
-    answer = app.dispatcher.find(f"TrentService.{operation}").handler(ctx(), body)
+    answer = app.dispatcher.find(f"TrentService.{operation}").handler(root_context(), body)
     return dict(json.loads(answer))
 
 
@@ -116,25 +100,12 @@ def partitioned_key(app: bootstrap.Application) -> str:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    urls: dict[str, str] = {}
-    cleanup: list[str] = []
-    gate = None
-    if request.param == "postgres":
-        gate = postgres_url_or_skip()
-        urls["data_url"] = next(gate)
-        keystore_url, keystore_name = create_database()
-        urls["keystore_url"] = keystore_url
-        cleanup.append(keystore_name)
-    settings = Settings(dev=True, data_dir=tmp_path / "data", reaper_interval_seconds=3600, **urls)
-    built = Stack(request.param, settings, bootstrap.build(settings, FrozenClock(START)))
-    try:
-        yield built
-    finally:
-        built.app.close()
-        for name in cleanup:
-            drop_database(name)
-        if gate is not None:
-            next(gate, None)
+    with dev_settings(request.param, tmp_path / "data") as settings:
+        built = Stack(request.param, settings, bootstrap.build(settings, FrozenClock(START)))
+        try:
+            yield built
+        finally:
+            built.app.close()
 
 
 def test_destroy_partition_shreds_one_tenant_and_no_other(stack: Stack) -> None:
@@ -263,7 +234,7 @@ def test_tenant_secrets_under_a_shared_key_are_shredded_per_tenant(stack: Stack)
     service = stack.app.secrets_manager
     for tenant in ("cust-a", "cust-b"):
         service.create_secret(
-            ctx(),
+            root_context(),
             sm.CreateSecretRequest(
                 name=f"/customer/{tenant}/db", kms_key_id=key_id, secret_string=f"pw-{tenant}"
             ),
@@ -271,9 +242,11 @@ def test_tenant_secrets_under_a_shared_key_are_shredded_per_tenant(stack: Stack)
     (row,) = stack.keystore_rows(key_partitions, key_id=key_id, value="cust-a")
     stack.administration.destroy_partition(key_id, "cust-a")
     with pytest.raises(DecryptionFailure, match="destroyed"):
-        service.get_secret_value(ctx(), sm.GetSecretValueRequest(secret_id="/customer/cust-a/db"))
+        service.get_secret_value(
+            root_context(), sm.GetSecretValueRequest(secret_id="/customer/cust-a/db")
+        )
     kept = service.get_secret_value(
-        ctx(), sm.GetSecretValueRequest(secret_id="/customer/cust-b/db")
+        root_context(), sm.GetSecretValueRequest(secret_id="/customer/cust-b/db")
     )
     assert kept.secret_string == "pw-cust-b"
     if stack.kind == "sqlite":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -16,14 +15,11 @@ from sqlalchemy import create_engine, inspect
 
 from strongroom import bootstrap
 from strongroom.clock import FrozenClock
-from strongroom.context import CallContext
 from strongroom.errors import ResourceNotFoundException
-from strongroom.identity.credentials import root_principal
-from strongroom.ids import AccountId, Partition, Region
 from strongroom.secretsmanager import shapes as sm
 from strongroom.settings import Settings
 from strongroom.storage.schema import data_metadata, keystore_metadata
-from tests.support.postgres import create_database, drop_database, postgres_url_or_skip
+from tests.support.dev_stack import dev_settings, root_context
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -44,118 +40,102 @@ class Stack:
         return Stack(self.settings, self.clock, bootstrap.build(self.settings, self.clock))
 
 
-def ctx(region: str = "us-east-1") -> CallContext:
-    return CallContext(
-        principal=root_principal("aws", "123456789012", "AKIATEST"),
-        account_id=AccountId("123456789012"),
-        region=Region(region),
-        partition=Partition("aws"),
-        request_id=str(uuid.uuid4()),
-        source_ip="127.0.0.1",
-        user_agent="test",
-    )
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Stack]:
-    urls: dict[str, str] = {}
-    cleanup: list[str] = []
-    if request.param == "postgres":
-        # The first database comes through the skip-or-fail gate; the keystore is a second one.
-        gate = postgres_url_or_skip()
-        urls["data_url"] = next(gate)
-        keystore_url, keystore_name = create_database()
-        urls["keystore_url"] = keystore_url
-        cleanup.append(keystore_name)
-    settings = Settings(dev=True, data_dir=tmp_path / "data", reaper_interval_seconds=3600, **urls)
-    clock = FrozenClock(START)
-    built = Stack(settings, clock, bootstrap.build(settings, clock))
-    try:
-        yield built
-    finally:
-        built.app.close()
-        for name in cleanup:
-            drop_database(name)
-        if request.param == "postgres":
-            next(gate, None)
+    with dev_settings(request.param, tmp_path / "data") as settings:
+        clock = FrozenClock(START)
+        built = Stack(settings, clock, bootstrap.build(settings, clock))
+        try:
+            yield built
+        finally:
+            built.app.close()
 
 
 def test_values_survive_a_restart(stack: Stack) -> None:
-    stack.service.create_secret(ctx(), sm.CreateSecretRequest(name="db", secret_string="v1"))
+    stack.service.create_secret(
+        root_context(), sm.CreateSecretRequest(name="db", secret_string="v1")
+    )
     restarted = stack.rebuild()
-    got = restarted.service.get_secret_value(ctx(), sm.GetSecretValueRequest(secret_id="db"))
+    got = restarted.service.get_secret_value(
+        root_context(), sm.GetSecretValueRequest(secret_id="db")
+    )
     assert got.secret_string == "v1"
     stack.app = restarted.app
 
 
 def test_reaper_purges_after_the_recovery_window_only(stack: Stack) -> None:
     service = stack.service
-    service.create_secret(ctx(), sm.CreateSecretRequest(name="gone", secret_string="x"))
-    service.create_secret(ctx(), sm.CreateSecretRequest(name="kept", secret_string="x"))
+    service.create_secret(root_context(), sm.CreateSecretRequest(name="gone", secret_string="x"))
+    service.create_secret(root_context(), sm.CreateSecretRequest(name="kept", secret_string="x"))
     service.delete_secret(
-        ctx(), sm.DeleteSecretRequest(secret_id="gone", recovery_window_in_days=7)
+        root_context(), sm.DeleteSecretRequest(secret_id="gone", recovery_window_in_days=7)
     )
     service.delete_secret(
-        ctx(), sm.DeleteSecretRequest(secret_id="kept", recovery_window_in_days=8)
+        root_context(), sm.DeleteSecretRequest(secret_id="kept", recovery_window_in_days=8)
     )
     stack.clock.advance(timedelta(days=7) - timedelta(seconds=1))
     assert service.purge_expired_deletions() == 0
     stack.clock.advance(timedelta(seconds=1))
     assert service.purge_expired_deletions() == 1
     with pytest.raises(ResourceNotFoundException):
-        service.describe_secret(ctx(), sm.SecretIdRequest(secret_id="gone"))
-    assert service.describe_secret(ctx(), sm.SecretIdRequest(secret_id="kept")).deleted_date
+        service.describe_secret(root_context(), sm.SecretIdRequest(secret_id="gone"))
+    assert service.describe_secret(
+        root_context(), sm.SecretIdRequest(secret_id="kept")
+    ).deleted_date
     # The name is free again.
-    service.create_secret(ctx(), sm.CreateSecretRequest(name="gone", secret_string="y"))
+    service.create_secret(root_context(), sm.CreateSecretRequest(name="gone", secret_string="y"))
 
 
 def test_restored_secret_is_not_purged(stack: Stack) -> None:
     service = stack.service
-    service.create_secret(ctx(), sm.CreateSecretRequest(name="back", secret_string="x"))
+    service.create_secret(root_context(), sm.CreateSecretRequest(name="back", secret_string="x"))
     service.delete_secret(
-        ctx(), sm.DeleteSecretRequest(secret_id="back", recovery_window_in_days=7)
+        root_context(), sm.DeleteSecretRequest(secret_id="back", recovery_window_in_days=7)
     )
-    service.restore_secret(ctx(), sm.SecretIdRequest(secret_id="back"))
+    service.restore_secret(root_context(), sm.SecretIdRequest(secret_id="back"))
     stack.clock.advance(timedelta(days=30))
     assert service.purge_expired_deletions() == 0
 
 
 def test_version_retention_keeps_labelled_and_recent_versions(stack: Stack) -> None:
     service = stack.service
-    service.create_secret(ctx(), sm.CreateSecretRequest(name="many", secret_string="0"))
+    service.create_secret(root_context(), sm.CreateSecretRequest(name="many", secret_string="0"))
     for i in range(1, 105):
         service.put_secret_value(
-            ctx(), sm.PutSecretValueRequest(secret_id="many", secret_string=str(i))
+            root_context(), sm.PutSecretValueRequest(secret_id="many", secret_string=str(i))
         )
     listed = service.list_secret_version_ids(
-        ctx(), sm.ListSecretVersionIdsRequest(secret_id="many", include_deprecated=True)
+        root_context(), sm.ListSecretVersionIdsRequest(secret_id="many", include_deprecated=True)
     )
     assert len(listed.versions) == 100  # page size; more exist: all are under 24 hours old
     assert listed.next_token is not None
     stack.clock.advance(timedelta(hours=25))
-    service.put_secret_value(ctx(), sm.PutSecretValueRequest(secret_id="many", secret_string="x"))
+    service.put_secret_value(
+        root_context(), sm.PutSecretValueRequest(secret_id="many", secret_string="x")
+    )
     listed = service.list_secret_version_ids(
-        ctx(), sm.ListSecretVersionIdsRequest(secret_id="many", include_deprecated=True)
+        root_context(), sm.ListSecretVersionIdsRequest(secret_id="many", include_deprecated=True)
     )
     assert len(listed.versions) == 100
     assert listed.next_token is None
-    current = service.get_secret_value(ctx(), sm.GetSecretValueRequest(secret_id="many"))
+    current = service.get_secret_value(root_context(), sm.GetSecretValueRequest(secret_id="many"))
     previous = service.get_secret_value(
-        ctx(), sm.GetSecretValueRequest(secret_id="many", version_stage="AWSPREVIOUS")
+        root_context(), sm.GetSecretValueRequest(secret_id="many", version_stage="AWSPREVIOUS")
     )
     assert (current.secret_string, previous.secret_string) == ("x", "104")
 
 
 def test_concurrent_puts_leave_exactly_one_current(stack: Stack) -> None:
     service = stack.service
-    service.create_secret(ctx(), sm.CreateSecretRequest(name="race", secret_string="0"))
+    service.create_secret(root_context(), sm.CreateSecretRequest(name="race", secret_string="0"))
     errors: list[BaseException] = []
 
     def writer(n: int) -> None:
         try:
             for i in range(5):
                 service.put_secret_value(
-                    ctx(), sm.PutSecretValueRequest(secret_id="race", secret_string=f"{n}-{i}")
+                    root_context(),
+                    sm.PutSecretValueRequest(secret_id="race", secret_string=f"{n}-{i}"),
                 )
         except BaseException as exc:  # collected and asserted below
             errors.append(exc)
@@ -166,12 +146,12 @@ def test_concurrent_puts_leave_exactly_one_current(stack: Stack) -> None:
     for t in threads:
         t.join()
     assert errors == []
-    described = service.describe_secret(ctx(), sm.SecretIdRequest(secret_id="race"))
+    described = service.describe_secret(root_context(), sm.SecretIdRequest(secret_id="race"))
     labels = [label for stages in described.version_ids_to_stages.values() for label in stages]
     assert labels.count("AWSCURRENT") == 1
     assert labels.count("AWSPREVIOUS") == 1
     versions = service.list_secret_version_ids(
-        ctx(), sm.ListSecretVersionIdsRequest(secret_id="race", include_deprecated=True)
+        root_context(), sm.ListSecretVersionIdsRequest(secret_id="race", include_deprecated=True)
     )
     assert len(versions.versions) == 31
 
@@ -182,7 +162,9 @@ def test_concurrent_creates_of_one_name_make_one_secret(stack: Stack) -> None:
 
     def create() -> None:
         try:
-            service.create_secret(ctx(), sm.CreateSecretRequest(name="once", secret_string="x"))
+            service.create_secret(
+                root_context(), sm.CreateSecretRequest(name="once", secret_string="x")
+            )
             outcomes.append("created")
         except Exception as exc:  # the loser's error is the point of the test
             outcomes.append(type(exc).__name__)

@@ -22,10 +22,7 @@ from sqlalchemy import Engine, create_engine, func, select
 
 from strongroom import bootstrap
 from strongroom.clock import FrozenClock
-from strongroom.context import CallContext
 from strongroom.errors import NotAuthorizedException, ValidationException
-from strongroom.identity.credentials import root_principal
-from strongroom.ids import AccountId, Partition, Region
 from strongroom.kms.ports import WrappedKeyVersion, WrappedPartition
 from strongroom.secretsmanager import shapes as sm
 from strongroom.settings import Settings
@@ -44,23 +41,11 @@ from strongroom.storage.tenant_repository import SqlTenantStore
 from strongroom.tenancy import certificates
 from strongroom.tenancy.certificate_service import DestructionCertificates
 from strongroom.tenancy.certificates import DestructionFacts
-from tests.support.postgres import create_database, drop_database, postgres_url_or_skip
+from tests.support.dev_stack import dev_settings, root_context
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 DAY = 86_400
 ENCRYPTIONS = 3  # direct Encrypt calls per tenant, besides its secret's data key
-
-
-def ctx() -> CallContext:
-    return CallContext(
-        principal=root_principal("aws", "123456789012", "AKIATEST"),
-        account_id=AccountId("123456789012"),
-        region=Region("us-east-1"),
-        partition=Partition("aws"),
-        request_id=str(uuid.uuid4()),
-        source_ip="127.0.0.1",
-        user_agent="test",
-    )
 
 
 @dataclass
@@ -97,32 +82,19 @@ class Databases:
 def databases(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Databases]:
     """Settings for a dev server on either engine; each test builds its app(s) after
     installing its faults."""
-    urls: dict[str, str] = {}
-    cleanup: list[str] = []
-    gate = None
-    if request.param == "postgres":
-        gate = postgres_url_or_skip()
-        urls["data_url"] = next(gate)
-        keystore_url, keystore_name = create_database()
-        urls["keystore_url"] = keystore_url
-        cleanup.append(keystore_name)
-    settings = Settings(dev=True, data_dir=tmp_path / "data", reaper_interval_seconds=3600, **urls)
-    made = Databases(request.param, settings)
-    try:
-        yield made
-    finally:
-        for app in made.apps:
-            app.close()
-        for name in cleanup:
-            drop_database(name)
-        if gate is not None:
-            next(gate, None)
+    with dev_settings(request.param, tmp_path / "data") as settings:
+        made = Databases(request.param, settings)
+        try:
+            yield made
+        finally:
+            for app in made.apps:
+                app.close()
 
 
 def call(app: bootstrap.Application, target: str, **document: Any) -> dict[str, Any]:
     """A JSON-protocol operation through the dispatcher: wire JSON in, wire JSON out."""
     assert app.dispatcher is not None
-    answer = app.dispatcher.find(target).handler(ctx(), json.dumps(document).encode())
+    answer = app.dispatcher.find(target).handler(root_context(), json.dumps(document).encode())
     return dict(json.loads(answer)) if answer else {}
 
 
@@ -146,9 +118,11 @@ def onboard_with_data(app: bootstrap.Application, tenant_id: str, mode: str) -> 
             EncryptionContext={"tenant_id": tenant_id},
         )
     name = f"/customer/{tenant_id}/db"
-    app.secrets_manager.create_secret(ctx(), sm.CreateSecretRequest(name=name, secret_string="a"))
+    app.secrets_manager.create_secret(
+        root_context(), sm.CreateSecretRequest(name=name, secret_string="a")
+    )
     app.secrets_manager.put_secret_value(
-        ctx(), sm.PutSecretValueRequest(secret_id=name, secret_string="b")
+        root_context(), sm.PutSecretValueRequest(secret_id=name, secret_string="b")
     )
     return dict(tenant)
 

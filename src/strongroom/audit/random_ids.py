@@ -14,6 +14,9 @@ import itertools
 import os
 
 _state: list[tuple[bytes, itertools.count[int]]] = []
+# The version (bits 76-79) and variant (bits 62-63) fields of a 128-bit UUID.
+_CLEAR_VERSION = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
+_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)
 
 
 def _reseed() -> None:
@@ -33,7 +36,3 @@ def random_uuid() -> str:
     value = (int.from_bytes(digest, "big") & _CLEAR_VERSION) | _VERSION_4
     text = f"{value:032x}"
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
-
-
-_CLEAR_VERSION = ~((0xF000 << 64) | (0xC000 << 48)) & ((1 << 128) - 1)
-_VERSION_4 = (0x4000 << 64) | (0x8000 << 48)

@@ -143,16 +143,10 @@ class AuditRecorder:
         ids of events whose call the tenant guard refused (for the alarm observers).
         ``deferrable``: nobody waits for the future, so the commit may wait a little."""
         future: Future[list[StoredEvent]] = Future()
-        if not events:
-            future.set_result([])
-            return future
-        if self._stopped or self._thread is None:
-            future.set_exception(AuditStoreUnavailable("the audit recorder is not running"))
-            return future
-        self._queue.put(_Append(events, refused, future, deferrable=deferrable))
+        self._enqueue(events, refused, future, future, deferrable=deferrable)
         return future
 
-    def submit_and_wait(
+    def submit_awaitable(
         self, events: Sequence[AuditEvent], *, refused: Collection[str] = ()
     ) -> asyncio.Future[list[StoredEvent]]:
         """``submit`` for a caller on an event loop, to be awaited there. The writer settles
@@ -160,14 +154,26 @@ class AuditRecorder:
         writes to the loop's self-pipe: one write per batch instead of one per call)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[StoredEvent]] = loop.create_future()
+        self._enqueue(events, refused, future, _LoopWaiter(loop, future))
+        return future
+
+    def _enqueue(
+        self,
+        events: Sequence[AuditEvent],
+        refused: Collection[str],
+        future: Future[list[StoredEvent]] | asyncio.Future[list[StoredEvent]],
+        waiter: Future[list[StoredEvent]] | _LoopWaiter,
+        *,
+        deferrable: bool = False,
+    ) -> None:
+        """Queue the events for the writer, who settles ``future`` through ``waiter``; or
+        settle it here when there is nothing to write or nobody to write it."""
         if not events:
             future.set_result([])
-            return future
-        if self._stopped or self._thread is None:
+        elif self._stopped or self._thread is None:
             future.set_exception(AuditStoreUnavailable("the audit recorder is not running"))
-            return future
-        self._queue.put(_Append(events, refused, _LoopWaiter(loop, future)))
-        return future
+        else:
+            self._queue.put(_Append(events, refused, waiter, deferrable=deferrable))
 
     def committed(
         self,

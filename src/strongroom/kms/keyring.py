@@ -259,7 +259,8 @@ class KeyRing:
         self.forget(key_id)
         late_versions = self._counts.take_versions(key_id)
         late_partitions = self._late_partition_counts(destroyed.partitions)
-        self._record_late_counts(
+        # Into the destruction records too, which certificates are made from.
+        self._store.add_destroyed_encryption_counts(
             {(key_id, version): n for version, n in late_versions.items()}, late_partitions
         )
         return replace(
@@ -276,7 +277,7 @@ class KeyRing:
             destroyed = self._store.destroy_partitions(key_id, value, self._clock.now())
         self._partitions.forget_value(key_id, value)
         late = self._late_partition_counts(destroyed)
-        self._record_late_counts({}, late)
+        self._store.add_destroyed_encryption_counts({}, late)
         return list(_with_counts(destroyed, late))
 
     def destroyed_key_material(self, key_id: str) -> DestroyedKeyMaterial:
@@ -295,13 +296,6 @@ class KeyRing:
             (p.key_id, p.partition_id): self._counts.take_partition(p.key_id, p.partition_id)
             for p in destroyed
         }
-
-    def _record_late_counts(
-        self, versions: dict[tuple[str, int], int], partitions: dict[tuple[str, bytes], int]
-    ) -> None:
-        """Add them to the destruction records too, which certificates are made from."""
-        if any(versions.values()) or any(partitions.values()):
-            self._store.add_destroyed_encryption_counts(versions, partitions)
 
     def flush_encryption_counts(self) -> None:
         """Add the encryptions counted in memory to the keystore (a periodic job)."""

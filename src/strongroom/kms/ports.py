@@ -145,7 +145,8 @@ class KeyMaterialStore(Protocol):
         partitions: Mapping[tuple[str, bytes], int],
     ) -> None:
         """Add encryptions counted while their material was being destroyed to its
-        destruction records (records that do not exist are skipped)."""
+        destruction records (records that do not exist are skipped; zero counts cost
+        nothing, and no transaction is opened when every count is zero)."""
         ...
 
     def add_encryption_counts(

@@ -191,7 +191,7 @@ class CallAudit:
         if events:
             refused = (events[0].event_id,) if journal.tenant_guard_refusals else ()
             if durable:
-                await self._recorder.submit_and_wait(events, refused=refused)
+                await self._recorder.submit_awaitable(events, refused=refused)
             else:
                 written = self._recorder.submit(events, refused=refused, deferrable=True)
                 written.add_done_callback(_log_unwritten)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Engine, Table, and_, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -407,63 +407,43 @@ class SqlKeyMaterialStore:
         versions: Mapping[tuple[str, int], int],
         partitions: Mapping[tuple[str, bytes], int],
     ) -> None:
-        versions = {slot: n for slot, n in versions.items() if n}
-        partitions = {slot: n for slot, n in partitions.items() if n}
-        if not versions and not partitions:
-            return
-        with engines.transaction(self._engine, write=True) as c:
-            if versions:
-                records = key_version_destructions
-                c.execute(
-                    update(records)
-                    .where(
-                        and_(
-                            records.c.key_id == bindparam("counted_key"),
-                            records.c.version == bindparam("counted_version"),
-                        )
-                    )
-                    .values(encryptions=records.c.encryptions + bindparam("counted")),
-                    [
-                        {"counted_key": k, "counted_version": v, "counted": n}
-                        for (k, v), n in sorted(versions.items())
-                    ],
-                )
-            if partitions:
-                records = key_partition_destructions
-                c.execute(
-                    update(records)
-                    .where(
-                        and_(
-                            records.c.key_id == bindparam("counted_key"),
-                            records.c.partition_id == bindparam("counted_partition"),
-                        )
-                    )
-                    .values(encryptions=records.c.encryptions + bindparam("counted")),
-                    [
-                        {"counted_key": k, "counted_partition": p, "counted": n}
-                        for (k, p), n in sorted(partitions.items())
-                    ],
-                )
+        self._add_counts(
+            key_version_destructions,
+            key_partition_destructions,
+            {slot: n for slot, n in versions.items() if n},
+            {slot: n for slot, n in partitions.items() if n},
+        )
 
     def add_encryption_counts(
         self,
         versions: Mapping[tuple[str, int], int],
         partitions: Mapping[tuple[str, bytes], int],
     ) -> None:
+        self._add_counts(key_versions, key_partitions, versions, partitions)
+
+    def _add_counts(
+        self,
+        version_rows: Table,
+        partition_rows: Table,
+        versions: Mapping[tuple[str, int], int],
+        partitions: Mapping[tuple[str, bytes], int],
+    ) -> None:
+        """Add counts to the ``encryptions`` of rows keyed (key_id, version) and (key_id,
+        partition_id): the live ones, or the destruction records."""
         if not versions and not partitions:
             return
         with engines.transaction(self._engine, write=True) as c:
             # Sorted, so two processes flushing at once take the row locks in one order.
             if versions:
                 c.execute(
-                    update(key_versions)
+                    update(version_rows)
                     .where(
                         and_(
-                            key_versions.c.key_id == bindparam("counted_key"),
-                            key_versions.c.version == bindparam("counted_version"),
+                            version_rows.c.key_id == bindparam("counted_key"),
+                            version_rows.c.version == bindparam("counted_version"),
                         )
                     )
-                    .values(encryptions=key_versions.c.encryptions + bindparam("counted")),
+                    .values(encryptions=version_rows.c.encryptions + bindparam("counted")),
                     [
                         {"counted_key": k, "counted_version": v, "counted": n}
                         for (k, v), n in sorted(versions.items())
@@ -471,14 +451,14 @@ class SqlKeyMaterialStore:
                 )
             if partitions:
                 c.execute(
-                    update(key_partitions)
+                    update(partition_rows)
                     .where(
                         and_(
-                            key_partitions.c.key_id == bindparam("counted_key"),
-                            key_partitions.c.partition_id == bindparam("counted_partition"),
+                            partition_rows.c.key_id == bindparam("counted_key"),
+                            partition_rows.c.partition_id == bindparam("counted_partition"),
                         )
                     )
-                    .values(encryptions=key_partitions.c.encryptions + bindparam("counted")),
+                    .values(encryptions=partition_rows.c.encryptions + bindparam("counted")),
                     [
                         {"counted_key": k, "counted_partition": p, "counted": n}
                         for (k, p), n in sorted(partitions.items())

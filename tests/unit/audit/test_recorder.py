@@ -385,7 +385,7 @@ def test_event_loop_waiters_of_one_batch_wake_their_loop_once(
 
         loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
         store.gate.clear()
-        waiters = [recorder.submit_and_wait([make_event()]) for _ in range(20)]
+        waiters = [recorder.submit_awaitable([make_event()]) for _ in range(20)]
         await asyncio.sleep(0.05)
         assert not any(w.done() for w in waiters)
         store.gate.set()
@@ -403,15 +403,15 @@ def test_event_loop_waiters_fail_with_their_batch_and_cancelled_ones_are_skipped
     async def calls() -> None:
         store.gate.clear()
         store.broken = True
-        abandoned = recorder.submit_and_wait([make_event()])
-        failing = recorder.submit_and_wait([make_event()])
+        abandoned = recorder.submit_awaitable([make_event()])
+        failing = recorder.submit_awaitable([make_event()])
         abandoned.cancel()
         store.gate.set()
         with pytest.raises(AuditStoreUnavailable, match=UNAVAILABLE_MESSAGE):
             await failing
         store.broken = False
-        assert len(await recorder.submit_and_wait([make_event()])) == 1
-        assert await recorder.submit_and_wait([]) == []
+        assert len(await recorder.submit_awaitable([make_event()])) == 1
+        assert await recorder.submit_awaitable([]) == []
 
     asyncio.run(calls())
 
@@ -419,7 +419,7 @@ def test_event_loop_waiters_fail_with_their_batch_and_cancelled_ones_are_skipped
 def test_event_loop_waiters_of_a_stopped_recorder_fail_at_once(store: MemoryStore) -> None:
     async def call(recorder: AuditRecorder) -> None:
         with pytest.raises(AuditStoreUnavailable):
-            await recorder.submit_and_wait([make_event()])
+            await recorder.submit_awaitable([make_event()])
 
     stopped = AuditRecorder(store)
     stopped.start()
