@@ -41,6 +41,8 @@ from strongroom.storage.schema import (
 )
 
 _SCAN_PAGE = 1000
+# SQLite's bound-parameter limit before 3.32 (the lowest any build has).
+_SQLITE_MAX_VARIABLES = 999
 _TIMESTAMP = UtcTimestamp()
 
 
@@ -55,14 +57,25 @@ class PrunedAnchor:
 
 
 class _Compiled:
-    """A Core statement compiled once for a dialect, run on a DBAPI cursor; ``run_many`` is
-    one ``executemany`` for a whole batch (SQLAlchemy's per-execution work would dominate)."""
+    """A Core statement compiled once for a dialect, run on a DBAPI cursor (SQLAlchemy's
+    per-execution work would dominate). ``run_many`` inserts a whole batch: on SQLite as
+    multi-row INSERTs, because the sqlite3 module gives up the GIL for every row of an
+    ``executemany`` and the writer then waits to get it back from the request thread, row
+    after row; on PostgreSQL as one ``executemany``."""
 
     def __init__(self, statement: Executable, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
         self._sql: str = compiled.string
         self._positional: bool = dialect.positional
         self._order: tuple[str, ...] = tuple(compiled.positiontup or ())
+        head, values, row_text = self._sql.rpartition(" VALUES ")
+        self._multi_row: tuple[str, str] | None = (
+            (head + values, row_text)
+            if dialect.name == "sqlite" and values and self._sql.startswith("INSERT")
+            else None
+        )
+        self._rows_per_insert = max(1, _SQLITE_MAX_VARIABLES // max(1, len(self._order)))
+        self._multi_row_sql: dict[int, str] = {}
 
     def _params(self, params: Mapping[str, object]) -> Any:
         if self._positional:
@@ -74,8 +87,25 @@ class _Compiled:
         return list(cursor.fetchall()) if cursor.description is not None else []
 
     def run_many(self, cursor: Any, rows: Sequence[Mapping[str, object]]) -> None:
-        if rows:
+        if not rows:
+            return
+        if self._multi_row is None:
             cursor.executemany(self._sql, [self._params(row) for row in rows])
+            return
+        order = self._order
+        for start in range(0, len(rows), self._rows_per_insert):
+            chunk = rows[start : start + self._rows_per_insert]
+            params = [row[name] for row in chunk for name in order]
+            cursor.execute(self._insert_of(len(chunk)), params)
+
+    def _insert_of(self, count: int) -> str:
+        """The INSERT of ``count`` rows (at most ``_rows_per_insert`` sizes are ever kept)."""
+        sql = self._multi_row_sql.get(count)
+        if sql is None:
+            assert self._multi_row is not None  # noqa: S101 - only called on SQLite
+            head, row_text = self._multi_row
+            sql = self._multi_row_sql.setdefault(count, head + ", ".join([row_text] * count))
+        return sql
 
 
 def _values(table: Any, prefix: str = "") -> dict[str, Any]:
