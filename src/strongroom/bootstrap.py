@@ -106,6 +106,8 @@ log = logging.getLogger(__name__)
 DEV_ROOT_KEY_FILE = "root-key.DEVELOPMENT-ONLY"
 EMBEDDED_IDENTITY_CACHE_SECONDS = 30.0
 SHARED_IDENTITY_CACHE_SECONDS = 1.0
+# Heads and versions of secrets kept in memory on embedded SQLite (two entries a secret).
+EMBEDDED_SECRET_CACHE_ENTRIES = 20_000
 # Calls are counted from the audit trail this often (and before GetTenantUsage answers).
 USAGE_ROLL_UP_SECONDS = 60.0
 
@@ -250,7 +252,13 @@ def _assemble(
     )
     key_rotation = KeyRotation(key_access, keyring, service_clock, key_authorization)
     key_import = KeyImport(key_access, keyring, service_clock, key_authorization)
-    secret_store = SqlSecretStore(data_engine)
+    # The value-read path's heads and versions are cached where this process is the only
+    # writer (storage/secret_read_cache.py): every audit commit would otherwise make each
+    # read re-read its pages.
+    secret_store = SqlSecretStore(
+        data_engine,
+        cache_entries=EMBEDDED_SECRET_CACHE_ENTRIES if data_engine.dialect.name == "sqlite" else 0,
+    )
     secrets_manager = SecretsManagerService(
         secret_store,
         crypto_operations,

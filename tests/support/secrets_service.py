@@ -105,6 +105,7 @@ class Harness:
     data_keys: FakeDataKeys
     clock: FrozenClock
     engine: Engine
+    store: SqlSecretStore
 
     def snapshot(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every row of every Secrets Manager table, to show that a call changed nothing."""
@@ -135,16 +136,21 @@ class Harness:
 
 
 @contextmanager
-def service_harness(directory: Path, *, tenant_tag_key: str = "customer") -> Iterator[Harness]:
+def service_harness(
+    directory: Path, *, tenant_tag_key: str = "customer", cache_entries: int = 0
+) -> Iterator[Harness]:
+    """``cache_entries``: the store's read cache, as an embedded-SQLite server has it (its
+    tests must then not write the tables behind the store's back, as ``set_policy`` does)."""
     engine = engines.create(f"sqlite:///{directory / 'data.db'}")
     try:
         migrate.upgrade(engine, "data")
         authorizer = RecordingAuthorizer()
         data_keys = FakeDataKeys()
         clock = FrozenClock(START)
+        store = SqlSecretStore(engine, cache_entries=cache_entries)
         service = SecretsManagerService(
-            SqlSecretStore(engine), data_keys, clock, authorizer, tenant_tag_key=tenant_tag_key
+            store, data_keys, clock, authorizer, tenant_tag_key=tenant_tag_key
         )
-        yield Harness(service, authorizer, data_keys, clock, engine)
+        yield Harness(service, authorizer, data_keys, clock, engine, store)
     finally:
         engine.dispose()

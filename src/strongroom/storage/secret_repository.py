@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -40,6 +41,7 @@ from strongroom.storage.schema import (
     secret_versions,
     secrets,
 )
+from strongroom.storage.secret_read_cache import SecretReadCache
 
 _SECRET_COLUMNS = (
     secrets.c.id,
@@ -397,8 +399,11 @@ def _when(raw: Any) -> datetime | None:
 class SqlSecretStore:
     """SecretStore over an engine; one SQL transaction per service transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, cache_entries: int = 0) -> None:
+        """``cache_entries``: keep up to that many heads and versions in memory; only for
+        a server that is its database's only writer (embedded SQLite)."""
         self._engine = engine
+        self.cache = SecretReadCache(engine, cache_entries) if cache_entries else None
         self.head_by_name = CompiledQuery(
             _head_statement(
                 and_(secrets.c.region == bindparam("region"), secrets.c.name == bindparam("name"))
@@ -428,35 +433,66 @@ class SqlSecretStore:
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[SqlSecretsTransaction]:
         with engines.transaction(self._engine, write=write) as connection:
+            if write and self.cache is not None:
+                self.cache.writing(connection)
             yield SqlSecretsTransaction(connection, write=write)
 
     @contextmanager
     def reader(self) -> Iterator[SqlSecretReader]:
-        connection = self._engine.raw_connection()
+        reader = SqlSecretReader(self)
         try:
-            cursor = connection.cursor()
-            try:
-                yield SqlSecretReader(self, cursor)
-            finally:
-                cursor.close()
+            yield reader
         finally:
-            connection.close()  # back to the pool, which rolls back any implicit transaction
+            reader.close()
 
 
 class SqlSecretReader:
-    """SecretReader on one pooled DBAPI cursor."""
+    """SecretReader on one pooled DBAPI cursor, checked out at the first statement (none
+    when the store's cache answers)."""
 
-    def __init__(self, store: SqlSecretStore, cursor: Any) -> None:
+    def __init__(self, store: SqlSecretStore) -> None:
         self._store = store
-        self._cursor = cursor
+        self._cache = store.cache
+        self._connection: Any = None
+        self._cursor: Any = None
+
+    def _open_cursor(self) -> Any:
+        if self._cursor is None:
+            self._connection = self._store._engine.raw_connection()
+            self._cursor = self._connection.cursor()
+        return self._cursor
+
+    def close(self) -> None:
+        try:
+            if self._cursor is not None:
+                self._cursor.close()
+        finally:
+            if self._connection is not None:
+                # Back to the pool, which rolls back any implicit transaction.
+                self._connection.close()
+            self._connection = self._cursor = None
 
     def secret_head(
         self, region: str, *, name: str | None = None, arn: str | None = None
     ) -> SecretHead | None:
+        key = ("arn", arn) if arn is not None else ("name", region, name)
+        if self._cache is None:
+            return self._read_head(region, name=name, arn=arn)
+        found: SecretHead | None = self._cache.get(key)
+        if found is None:
+            generation = self._cache.generation()
+            found = self._read_head(region, name=name, arn=arn)
+            if found is not None:
+                self._cache.put(key, found, generation)
+        return found
+
+    def _read_head(self, region: str, *, name: str | None, arn: str | None) -> SecretHead | None:
         if arn is not None:
-            rows = self._store.head_by_arn.run(self._cursor, {"arn": arn})
+            rows = self._store.head_by_arn.run(self._open_cursor(), {"arn": arn})
         else:
-            rows = self._store.head_by_name.run(self._cursor, {"region": region, "name": name})
+            rows = self._store.head_by_name.run(
+                self._open_cursor(), {"region": region, "name": name}
+            )
         if not rows:
             return None
         first = rows[0]
@@ -466,14 +502,28 @@ class SqlSecretReader:
             name=first[2],
             deleted_at=_when(first[3]),
             last_accessed_at=_when(first[4]),
-            stages={r[7]: r[8] for r in rows if r[6] == _LABEL and r[7] is not None},
+            stages=MappingProxyType(
+                {r[7]: r[8] for r in rows if r[6] == _LABEL and r[7] is not None}
+            ),
             tags=tuple((r[7], r[8]) for r in rows if r[6] == _TAG),
             resource_policy=first[5],
         )
 
     def version_of(self, secret_id: int, version_id: str) -> VersionRecord | None:
+        if self._cache is None:
+            return self._read_version(secret_id, version_id)
+        key = ("version", secret_id, version_id)
+        found: VersionRecord | None = self._cache.get(key)
+        if found is None:
+            generation = self._cache.generation()
+            found = self._read_version(secret_id, version_id)
+            if found is not None:
+                self._cache.put(key, found, generation)
+        return found
+
+    def _read_version(self, secret_id: int, version_id: str) -> VersionRecord | None:
         rows = self._store.version.run(
-            self._cursor, {"secret_id": secret_id, "version_id": version_id}
+            self._open_cursor(), {"secret_id": secret_id, "version_id": version_id}
         )
         if not rows:
             return None
