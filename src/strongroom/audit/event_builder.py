@@ -21,7 +21,7 @@ from botocore.exceptions import UnknownServiceError
 from botocore.model import ServiceModel, Shape
 
 from strongroom.audit.events import AuditEvent, AuditResource, UserIdentity
-from strongroom.audit.random_ids import random_uuid
+from strongroom.audit.random_ids import time_ordered_uuid
 from strongroom.client import service_model
 from strongroom.context import ASSUMED_ROLE, IAM_USER, ROOT, Principal
 
@@ -317,7 +317,7 @@ class EventBuilder:
         account_id: str,
         *,
         models: Callable[[str], ServiceModel | None] | None = None,
-        new_id: Callable[[], str] = random_uuid,
+        new_id: Callable[[], str] = time_ordered_uuid,
     ) -> None:
         self._account_id = account_id
         self._load_model = models or _botocore_model

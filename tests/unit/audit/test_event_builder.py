@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -20,7 +21,7 @@ from strongroom.audit.event_builder import (
 )
 from strongroom.audit.events import AuditResource
 from strongroom.audit.journal import CallJournal
-from strongroom.audit.random_ids import random_uuid
+from strongroom.audit.random_ids import random_uuid, time_ordered_uuid
 from strongroom.context import ASSUMED_ROLE, IAM_USER, Principal, SessionInfo
 
 ACCOUNT = "123456789012"
@@ -418,5 +419,20 @@ def test_random_ids_are_distinct_version_4_uuids() -> None:
     for value in list(ids)[:100]:
         parsed = uuid.UUID(value)
         assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+        assert str(parsed) == value
+
+
+def test_event_ids_are_distinct_version_7_uuids_in_time_order() -> None:
+    before = time.time_ns() // 1_000_000
+    ids = [time_ordered_uuid() for _ in range(20000)]
+    after = time.time_ns() // 1_000_000
+    assert len(set(ids)) == 20000
+    millis = [uuid.UUID(value).int >> 80 for value in ids]
+    assert millis == sorted(millis)
+    assert before <= millis[0] <= millis[-1] <= after
+    for value in ids[:100]:
+        parsed = uuid.UUID(value)
+        assert parsed.version == 7
         assert parsed.variant == uuid.RFC_4122
         assert str(parsed) == value
