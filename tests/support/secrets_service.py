@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,30 +17,20 @@ from strongroom.clock import FrozenClock
 from strongroom.context import CallContext
 from strongroom.crypto.key_material import KeyMaterial
 from strongroom.errors import AccessDeniedException
-from strongroom.identity.credentials import root_principal
-from strongroom.ids import AccountId, Partition, Region
 from strongroom.kms.cryptographic_operations import DataKey
 from strongroom.secretsmanager.service import SecretsManagerService
 from strongroom.storage import engines, migrate
 from strongroom.storage.schema import secret_stages, secret_tags, secret_versions, secrets
 from strongroom.storage.secret_repository import SqlSecretStore
+from tests.support.dev_stack import ACCOUNT, root_context
 
-ACCOUNT = "123456789012"
 REGION = "us-east-1"
 FAKE_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def call_context() -> CallContext:
-    return CallContext(
-        principal=root_principal("aws", ACCOUNT, "AKIATEST"),
-        account_id=AccountId(ACCOUNT),
-        region=Region(REGION),
-        partition=Partition("aws"),
-        request_id=str(uuid.uuid4()),
-        source_ip="127.0.0.1",
-        user_agent="test",
-    )
+    return root_context(REGION)
 
 
 @dataclass

@@ -15,10 +15,12 @@ while one is open or if one started since the read began (the generation moved).
 from __future__ import annotations
 
 import threading
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event
+
+_T = TypeVar("_T")
 
 
 class SecretReadCache:
@@ -39,6 +41,16 @@ class SecretReadCache:
 
     def get(self, key: Hashable) -> Any:
         return self._entries.get(key)
+
+    def get_or_load(self, key: Hashable, load: Callable[[], _T | None]) -> _T | None:
+        """The cached value, or ``load()`` (kept when found and no write intervened)."""
+        found: _T | None = self._entries.get(key)
+        if found is None:
+            generation = self.generation()
+            found = load()
+            if found is not None:
+                self.put(key, found, generation)
+        return found
 
     def generation(self) -> int | None:
         """The generation a read now begins at; None while a write is open (do not store)."""

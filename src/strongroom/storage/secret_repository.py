@@ -475,16 +475,10 @@ class SqlSecretReader:
     def secret_head(
         self, region: str, *, name: str | None = None, arn: str | None = None
     ) -> SecretHead | None:
-        key = ("arn", arn) if arn is not None else ("name", region, name)
         if self._cache is None:
             return self._read_head(region, name=name, arn=arn)
-        found: SecretHead | None = self._cache.get(key)
-        if found is None:
-            generation = self._cache.generation()
-            found = self._read_head(region, name=name, arn=arn)
-            if found is not None:
-                self._cache.put(key, found, generation)
-        return found
+        key = ("arn", arn) if arn is not None else ("name", region, name)
+        return self._cache.get_or_load(key, lambda: self._read_head(region, name=name, arn=arn))
 
     def _read_head(self, region: str, *, name: str | None, arn: str | None) -> SecretHead | None:
         if arn is not None:
@@ -512,14 +506,10 @@ class SqlSecretReader:
     def version_of(self, secret_id: int, version_id: str) -> VersionRecord | None:
         if self._cache is None:
             return self._read_version(secret_id, version_id)
-        key = ("version", secret_id, version_id)
-        found: VersionRecord | None = self._cache.get(key)
-        if found is None:
-            generation = self._cache.generation()
-            found = self._read_version(secret_id, version_id)
-            if found is not None:
-                self._cache.put(key, found, generation)
-        return found
+        return self._cache.get_or_load(
+            ("version", secret_id, version_id),
+            lambda: self._read_version(secret_id, version_id),
+        )
 
     def _read_version(self, secret_id: int, version_id: str) -> VersionRecord | None:
         rows = self._store.version.run(
