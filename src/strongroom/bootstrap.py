@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from strongroom.audit.alarms import AlarmEngine
 from strongroom.audit.auditing_authorizer import AuditingAuthorizer
+from strongroom.audit.checkpoints import CheckpointSigner
 from strongroom.audit.event_builder import EventBuilder
 from strongroom.audit.lookup import LookupEvents
 from strongroom.audit.lookup_tokens import PageTokens
@@ -27,6 +28,7 @@ from strongroom.crypto.root_key_providers import (
     FileRootKeyProvider,
     RootKeyProvider,
 )
+from strongroom.crypto.signing import Ed25519Signer
 from strongroom.identity.authorization_messages import AuthorizationMessages
 from strongroom.identity.authorizer import PolicyAuthorizer
 from strongroom.identity.changes import IdentityChanges
@@ -72,6 +74,7 @@ from strongroom.server.sigv4 import SigV4Verifier
 from strongroom.settings import Settings
 from strongroom.storage import engines, migrate
 from strongroom.storage.access_key_repository import SqlAccessKeyStore
+from strongroom.storage.audit_appender import AuditAppenderProcess
 from strongroom.storage.audit_commit_hook import AuditCommitHook
 from strongroom.storage.audit_lookup_repository import SqlAuditLookup
 from strongroom.storage.audit_repository import SqlAuditStore
@@ -360,8 +363,9 @@ def _assemble(
         id_rule=TenantIdRule(settings.tenant_id_pattern),
     )
     # The audit trail (DESIGN §8): a mutation's event commits with the mutation (the data
-    # engine's commit hook); every other event is group-committed by the recorder before
-    # the call is answered. Durable events go on to the alarms; all of it to the metrics.
+    # engine's commit hook); every other event is group-committed before the call is
+    # answered, by the appender process on embedded SQLite, else by the recorder. Durable
+    # events go on to the alarms; all of it to the metrics.
     trail = audit_trail(settings, data_engine, keystore_engine, keyring, service_clock)
     signer = trail.store.signer
     if signer is None:  # audit_trail unwraps (or makes) it whenever the keyring is open
@@ -472,7 +476,12 @@ def _assemble(
         else WebhookNotifier(settings.alarm_webhook_url, metrics=metrics)
     )
     alarm_engine = AlarmEngine(settings.alarms, notifier=notifier, metrics=metrics)
-    recorder = AuditRecorder(trail.store, alarm_engine, metrics=metrics)
+    recorder = AuditRecorder(
+        trail.store,
+        alarm_engine,
+        metrics=metrics,
+        offload=_audit_appender(settings, data_engine, signer, service_clock),
+    )
     engines.set_commit_hook(data_engine, AuditCommitHook(trail.store, recorder))
     event_builder = EventBuilder(settings.account_id)
     event_builder.warm(dispatcher.operations())
@@ -522,6 +531,21 @@ def _assemble(
         _engines=[data_engine, keystore_engine],
         _jobs=jobs,
         _recorder=recorder,
+    )
+
+
+def _audit_appender(
+    settings: Settings, data_engine: Engine, signer: CheckpointSigner, clock: Clock
+) -> AuditAppenderProcess | None:
+    """On embedded SQLite, the process that appends the events of calls answered on the
+    event loop (storage/audit_appender.py says why); PostgreSQL's calls run in threads."""
+    if data_engine.dialect.name != "sqlite":
+        return None
+    return AuditAppenderProcess(
+        settings.resolved_data_url,
+        clock,
+        signing_key=signer.private_bytes() if isinstance(signer, Ed25519Signer) else None,
+        log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()).lower(),
     )
 
 

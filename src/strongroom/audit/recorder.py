@@ -23,7 +23,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -48,12 +48,28 @@ class BatchMetrics(Protocol):
     def observe_audit_batch(self, size: int, seconds: float) -> None: ...
 
 
+class EventOffload(Protocol):
+    """Appends event-loop callers' events elsewhere (the appender process), reporting
+    durability on that loop; the recorder's writer thread is then only their observer."""
+
+    def start(self, on_batch: Callable[[int, float], None] | None = None) -> None: ...
+
+    def offer(
+        self, events: Sequence[AuditEvent], done: Callable[[BaseException | None], None]
+    ) -> bool:
+        """Take the events (True) and call ``done`` on this loop once they are durable
+        (None) or not (the error); False: not taken, nothing sent."""
+        ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass(slots=True)
 class _LoopWaiter:
     """An event-loop future: settled in one loop wake-up per batch, not one per call."""
 
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[list[StoredEvent]]
+    future: asyncio.Future[None]
 
 
 @dataclass(slots=True)
@@ -92,6 +108,7 @@ class AuditRecorder:
         metrics: BatchMetrics | None = None,
         max_batch: int = DEFAULT_MAX_BATCH,
         defer_seconds: float = DEFAULT_DEFER_SECONDS,
+        offload: EventOffload | None = None,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
@@ -100,6 +117,9 @@ class AuditRecorder:
         self._metrics = metrics
         self._max_batch = max_batch
         self._defer_seconds = defer_seconds
+        self._offload = offload
+        # Offloaded submissions settled in the batch being reported (event-loop thread).
+        self._offloaded: list[tuple[Sequence[AuditEvent], Collection[str]]] = []
         self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._state_lock = threading.Lock()
@@ -115,6 +135,8 @@ class AuditRecorder:
                 target=self._run, name="strongroom-audit-recorder", daemon=True
             )
             self._thread.start()
+            if self._offload is not None:
+                self._offload.start(self._offloaded_batch)
 
     def stop(self, timeout: float = 30.0) -> None:
         """Write what is queued, then end the writer thread."""
@@ -125,6 +147,8 @@ class AuditRecorder:
             thread = self._thread
         if thread is None:
             return
+        if self._offload is not None:
+            self._offload.stop()  # it answers what it read: those calls' events go below too
         stop = _Stop()
         self._queue.put(stop)
         if not stop.done.wait(timeout):
@@ -148,12 +172,22 @@ class AuditRecorder:
 
     def submit_awaitable(
         self, events: Sequence[AuditEvent], *, refused: Collection[str] = ()
-    ) -> asyncio.Future[list[StoredEvent]]:
-        """``submit`` for a caller on an event loop, to be awaited there. The writer settles
-        all of a batch's waiters on one loop with one wake-up (``call_soon_threadsafe``
-        writes to the loop's self-pipe: one write per batch instead of one per call)."""
+    ) -> asyncio.Future[None]:
+        """For a caller on an event loop: a future, to be awaited there, that resolves once
+        the events are durable or fails with AuditStoreUnavailable. With an offload that
+        takes them, they are appended there and the loop hears of it directly. Otherwise
+        the writer settles all of a batch's waiters on one loop with one wake-up
+        (``call_soon_threadsafe`` writes to the loop's self-pipe: one write per batch
+        instead of one per call)."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[StoredEvent]] = loop.create_future()
+        future: asyncio.Future[None] = loop.create_future()
+        if (
+            events
+            and self._offload is not None
+            and not self._stopped
+            and self._offload.offer(events, _Offloaded(self._offloaded, future, events, refused))
+        ):
+            return future
         self._enqueue(events, refused, future, _LoopWaiter(loop, future))
         return future
 
@@ -161,7 +195,7 @@ class AuditRecorder:
         self,
         events: Sequence[AuditEvent],
         refused: Collection[str],
-        future: Future[list[StoredEvent]] | asyncio.Future[list[StoredEvent]],
+        future: Future[list[StoredEvent]] | asyncio.Future[None],
         waiter: Future[list[StoredEvent]] | _LoopWaiter,
         *,
         deferrable: bool = False,
@@ -169,7 +203,10 @@ class AuditRecorder:
         """Queue the events for the writer, who settles ``future`` through ``waiter``; or
         settle it here when there is nothing to write or nobody to write it."""
         if not events:
-            future.set_result([])
+            if isinstance(waiter, _LoopWaiter):
+                waiter.future.set_result(None)
+            else:
+                waiter.set_result([])
         elif self._stopped or self._thread is None:
             future.set_exception(AuditStoreUnavailable("the audit recorder is not running"))
         else:
@@ -187,6 +224,17 @@ class AuditRecorder:
         caller's."""
         if events and not self._stopped and self._thread is not None:
             self._queue.put(_Committed(events, refused, seconds))
+
+    def _offloaded_batch(self, size: int, seconds: float) -> None:
+        """The offload's batch is settled: its durable events go to the writer thread for
+        metrics and observers, in one hand-over (one wake-up of that thread per batch)."""
+        durable = list(self._offloaded)
+        self._offloaded.clear()  # in place: the submissions in flight hold this list
+        if not durable or self._stopped or self._thread is None:
+            return
+        events = [event for item, _ in durable for event in item]
+        refused = {event_id for _, ids in durable for event_id in ids}
+        self._queue.put(_Committed(events, refused, seconds))
 
     # -- the writer thread -----------------------------------------------------------------
 
@@ -301,9 +349,6 @@ def _deferrable(item: _Item) -> bool:
     return isinstance(item, _Append) and item.deferrable
 
 
-_Outcome = tuple[list[StoredEvent] | None, BaseException | None]
-
-
 class _Settlements:
     """A batch's outcomes: thread futures settled at once, loop futures one wake-up each loop."""
 
@@ -311,7 +356,7 @@ class _Settlements:
 
     def __init__(self) -> None:
         self._by_loop: dict[
-            asyncio.AbstractEventLoop, list[tuple[asyncio.Future[list[StoredEvent]], _Outcome]]
+            asyncio.AbstractEventLoop, list[tuple[asyncio.Future[None], BaseException | None]]
         ] = {}
 
     def add(
@@ -322,7 +367,7 @@ class _Settlements:
         exception: BaseException | None = None,
     ) -> None:
         if isinstance(future, _LoopWaiter):
-            self._by_loop.setdefault(future.loop, []).append((future.future, (result, exception)))
+            self._by_loop.setdefault(future.loop, []).append((future.future, exception))
         else:
             _resolve(future, result=result, exception=exception)
 
@@ -334,16 +379,34 @@ class _Settlements:
                 loop.call_soon_threadsafe(_settle_on_loop, waiters)
 
 
-def _settle_on_loop(
-    waiters: list[tuple[asyncio.Future[list[StoredEvent]], _Outcome]],
-) -> None:
-    for future, (result, exception) in waiters:
+def _settle_on_loop(waiters: list[tuple[asyncio.Future[None], BaseException | None]]) -> None:
+    for future, exception in waiters:
         if future.done():  # its request was cancelled
             continue
         if exception is not None:
             future.set_exception(exception)
         else:
-            future.set_result(result or [])
+            future.set_result(None)
+
+
+@dataclass(slots=True)
+class _Offloaded:
+    """An offloaded submission's report, on its loop: settles the caller's future and keeps
+    the durable events for the batch's hand-over to the writer thread."""
+
+    durable: list[tuple[Sequence[AuditEvent], Collection[str]]]
+    future: asyncio.Future[None]
+    events: Sequence[AuditEvent]
+    refused: Collection[str]
+
+    def __call__(self, error: BaseException | None) -> None:
+        if not self.future.done():  # else its request was cancelled
+            if error is not None:
+                self.future.set_exception(error)
+            else:
+                self.future.set_result(None)
+        if error is None:
+            self.durable.append((self.events, self.refused))
 
 
 def _resolve(

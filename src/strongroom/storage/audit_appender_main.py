@@ -1,0 +1,186 @@
+"""The audit appender process: group-commits the server's submitted events to the trail.
+
+Started by the server (``storage/audit_appender.py``) as
+``python -m strongroom.storage.audit_appender_main DATA_URL LOG_LEVEL``, with the frames of
+``audit_appender_protocol`` on its stdin and stdout. It reads every submission that has
+arrived, appends them all in one transaction, answers one batch frame, and reads again:
+while one batch commits the next one gathers in the pipe. It exits when its stdin closes
+(the server stopped or died), after answering what it read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from strongroom.audit.checkpoints import CheckpointSigner
+from strongroom.audit.event_wire import MalformedWireEvent
+from strongroom.audit.events import AuditEvent
+from strongroom.audit.ports import AuditStoreUnavailable
+from strongroom.crypto.signing import Ed25519Signer
+from strongroom.storage import audit_appender_protocol as protocol
+from strongroom.storage import engines
+from strongroom.storage.audit_repository import SqlAuditStore
+
+log = logging.getLogger("strongroom.audit.appender")
+
+MAX_BATCH_EVENTS = 512
+_READ_BYTES = 1 << 20
+
+
+class SubmittedClock:
+    """The server's time as its latest submission stated it (checkpoints are dated by it)."""
+
+    def __init__(self) -> None:
+        self._now: datetime | None = None
+
+    def set(self, moment: str) -> None:
+        self._now = datetime.fromisoformat(moment)
+
+    def now(self) -> datetime:
+        if self._now is None:
+            raise RuntimeError("no submission has stated the time yet")
+        return self._now
+
+
+class Appender:
+    """Turns submissions into transactions and statuses (no I/O of its own but the store)."""
+
+    def __init__(self, append: Callable[[list[AuditEvent]], object], clock: SubmittedClock):
+        self._append = append
+        self._clock = clock
+
+    def write(self, payloads: list[bytes]) -> tuple[list[int], int, float]:
+        """Append the submissions in one transaction when possible: their statuses, the
+        number of events written, and the seconds it took."""
+        statuses = [protocol.UNAVAILABLE] * len(payloads)
+        parsed: list[tuple[int, list[AuditEvent]]] = []
+        for index, payload in enumerate(payloads):
+            try:
+                submission = protocol.parse_submission(payload)
+            except MalformedWireEvent as exc:
+                log.error("audit appender: a submission was not readable (%s)", exc)
+                continue
+            self._clock.set(submission.now)
+            parsed.append((index, submission.events))
+        started = time.perf_counter()
+        written = self._write(parsed, statuses)
+        return statuses, written, time.perf_counter() - started
+
+    def _write(self, parsed: list[tuple[int, list[AuditEvent]]], statuses: list[int]) -> int:
+        events = [event for _, submitted in parsed for event in submitted]
+        if not events:
+            for index, _ in parsed:
+                statuses[index] = protocol.OK
+            return 0
+        try:
+            self._append(events)
+        except AuditStoreUnavailable as exc:
+            # The store's message names only the kind of failure, never event content.
+            log.error("audit trail unavailable: %d event(s) not written (%s)", len(events), exc)
+            return 0
+        except Exception as exc:
+            if len(parsed) > 1:
+                # Not the database: some submission could not be written at all. Each is
+                # written on its own, so only that call fails.
+                log.error(
+                    "audit appender: a batch failed (%s); retried call by call", type(exc).__name__
+                )
+                return sum(self._write([one], statuses) for one in parsed)
+            log.error(
+                "audit trail unavailable: %d event(s) not written (%s)",
+                len(events),
+                type(exc).__name__,
+            )
+            return 0
+        for index, _ in parsed:
+            statuses[index] = protocol.OK
+        return len(events)
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def serve(input_fd: int, output_fd: int, data_url: str) -> None:
+    """Answer submissions until the input closes."""
+    (length,) = protocol.LENGTH.unpack(_read_all(input_fd, protocol.LENGTH.size))
+    private_key = _read_all(input_fd, length)
+    signer: CheckpointSigner | None = Ed25519Signer(private_key) if private_key else None
+    clock = SubmittedClock()
+    engine = engines.create(data_url)
+    try:
+        with engine.connect():
+            pass  # the database opens: only then is the server told this process is ready
+        _write_all(output_fd, protocol.READY)
+        store = SqlAuditStore(engine, signer=signer, clock=clock)
+        appender = Appender(store.append, clock)
+        reader = protocol.FrameReader()
+        waiting: list[bytes] = []
+        while True:
+            if not waiting:
+                data = os.read(input_fd, _READ_BYTES)
+                if not data:
+                    return
+                waiting = reader.feed(data)
+                continue
+            batch, waiting = _take_batch(waiting)
+            statuses, written, seconds = appender.write(batch)
+            _write_all(output_fd, protocol.batch(statuses, written, seconds))
+    finally:
+        engine.dispose()
+
+
+def _take_batch(payloads: list[bytes]) -> tuple[list[bytes], list[bytes]]:
+    """As many submissions as fit a batch (at least one), and the rest. Sizes are judged by
+    bytes: about a kilobyte per event."""
+    budget = MAX_BATCH_EVENTS * 1024
+    taken = 0
+    for count, payload in enumerate(payloads):
+        taken += len(payload)
+        if taken > budget and count > 0:
+            return payloads[:count], payloads[count:]
+    return payloads, []
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        print("usage: python -m strongroom.storage.audit_appender_main DATA_URL LOG_LEVEL")
+        return 2
+    data_url, log_level = argv[1], argv[2]
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    # The frames own stdout: anything printed by mistake goes to stderr instead.
+    output_fd = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        serve(0, output_fd, data_url)
+    except (EOFError, BrokenPipeError):
+        pass  # the server went away: nobody is left to answer
+    except protocol.BrokenStream as exc:
+        log.error("audit appender: the server's stream is broken (%s)", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

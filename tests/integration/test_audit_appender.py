@@ -1,0 +1,205 @@
+"""The audit appender process on a real SQLite data database: durable, chained, fail-closed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from strongroom.audit.events import AuditEvent, AuditResource, UserIdentity
+from strongroom.audit.ports import AuditStoreUnavailable
+from strongroom.audit.recorder import AuditRecorder
+from strongroom.audit.verify import verify_region
+from strongroom.clock import FrozenClock
+from strongroom.crypto.signing import Ed25519Signer
+from strongroom.storage import engines, migrate
+from strongroom.storage.audit_appender import AuditAppenderProcess
+from strongroom.storage.audit_repository import SqlAuditStore
+
+REGION = "us-east-1"
+T0 = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
+SIGNER = Ed25519Signer.generate()
+
+
+def event(n: int) -> AuditEvent:
+    return AuditEvent(
+        event_id=str(uuid.uuid4()),
+        event_time=T0,
+        event_source="secretsmanager.amazonaws.com",
+        event_name="GetSecretValue",
+        aws_region=REGION,
+        source_ip="192.0.2.10",
+        user_agent="test",
+        request_id=str(uuid.uuid4()),
+        read_only=True,
+        user_identity=UserIdentity(
+            type="AssumedRole",
+            arn="arn:aws:sts::123456789012:assumed-role/app/reader",
+            account_id="123456789012",
+            access_key_id="ASIAEXAMPLE0000001",
+            session_tags={"customer": "acme"},
+        ),
+        request_parameters={"secretId": f"acme/db-{n}"},
+        resources=(
+            AuditResource(
+                arn=f"arn:aws:secretsmanager:{REGION}:123456789012:secret:acme/db-{n}-AbCdEf",
+                type="AWS::SecretsManager::Secret",
+                tenant="acme",
+                name=f"acme/db-{n}",
+            ),
+        ),
+        tenant="acme",
+        recipient_account_id="123456789012",
+    )
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    url = f"sqlite+pysqlite:///{tmp_path / 'data.db'}"
+    engine = engines.create(url)
+    migrate.upgrade(engine, "data")
+    yield url, engine
+    engine.dispose()
+
+
+@pytest.fixture
+def appender(database: tuple[str, Engine]) -> Iterator[AuditAppenderProcess]:
+    started = AuditAppenderProcess(database[0], FrozenClock(T0), signing_key=SIGNER.private_bytes())
+    started.start()
+    assert started.usable
+    yield started
+    started.stop()
+
+
+async def offer_all(
+    appender: AuditAppenderProcess, submissions: Sequence[Sequence[AuditEvent]]
+) -> list[BaseException | None]:
+    loop = asyncio.get_running_loop()
+    reports: list[asyncio.Future[BaseException | None]] = []
+    for events in submissions:
+        report: asyncio.Future[BaseException | None] = loop.create_future()
+        assert appender.offer(events, report.set_result)
+        reports.append(report)
+    return list(await asyncio.gather(*reports))
+
+
+def stored_secret_ids(engine: Engine) -> list[str]:
+    records = [json.loads(stored.record) for stored in SqlAuditStore(engine).scan(REGION)]
+    return [record["requestParameters"]["secretId"] for record in records]
+
+
+def test_offered_events_are_durable_chained_and_checkpointed_in_the_servers_time(
+    appender: AuditAppenderProcess, database: tuple[str, Engine]
+) -> None:
+    _, engine = database
+    in_process = SqlAuditStore(engine, signer=SIGNER, clock=FrozenClock(T0))
+    submissions = [[event(n)] for n in range(990)] + [[event(n) for n in range(20)]]
+
+    async def run() -> list[BaseException | None]:
+        first = offer_all(appender, submissions[:500])
+        # This process appends to the same chain meanwhile (as a mutation's event does).
+        in_process.append([event(-1)])
+        return await first + await offer_all(appender, submissions[500:])
+
+    assert asyncio.run(run()) == [None] * len(submissions)
+    stored = list(in_process.scan(REGION))
+    assert len(stored) == 1011
+    sent = {e.request_id for events in submissions for e in events}
+    assert sent <= {json.loads(r.record)["requestID"] for r in stored}
+    result = verify_region(in_process, REGION, public_key_pem=SIGNER.public_key_pem())
+    assert result.ok, result
+    [checkpoint] = in_process.checkpoints(REGION)
+    assert (checkpoint.seq, checkpoint.created_at) == (1000, T0)
+
+
+def test_an_unwritable_trail_fails_the_submission_then_recovers(
+    appender: AuditAppenderProcess, database: tuple[str, Engine]
+) -> None:
+    path = database[0].removeprefix("sqlite+pysqlite:///")
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute(
+            "CREATE TRIGGER audit_blocked BEFORE INSERT ON audit_events "
+            "BEGIN SELECT RAISE(ABORT, 'blocked'); END"
+        )
+        connection.commit()
+    [failed] = asyncio.run(offer_all(appender, [[event(1)]]))
+    assert isinstance(failed, AuditStoreUnavailable)
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        connection.execute("DROP TRIGGER audit_blocked")
+        connection.commit()
+    assert asyncio.run(offer_all(appender, [[event(2)]])) == [None]
+    assert stored_secret_ids(database[1]) == ["acme/db-2"]
+
+
+def test_a_lost_appender_fails_what_it_had_not_answered_and_the_recorder_takes_over(
+    appender: AuditAppenderProcess, database: tuple[str, Engine], caplog: pytest.LogCaptureFixture
+) -> None:
+    url, engine = database
+    recorder = AuditRecorder(SqlAuditStore(engine), offload=appender)
+    recorder.start()
+    path = url.removeprefix("sqlite+pysqlite:///")
+    try:
+
+        async def run() -> None:
+            assert await recorder.submit_awaitable([event(1)]) is None  # through the process
+            # Hold the write lock: the next submission waits in the appender, unanswered.
+            with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as holder:
+                holder.execute("BEGIN IMMEDIATE")
+                waiting = recorder.submit_awaitable([event(2)])
+                await asyncio.sleep(0.3)
+                assert not waiting.done()
+                pid = appender.pid
+                assert pid is not None
+                os.kill(pid, signal.SIGKILL)
+                with pytest.raises(AuditStoreUnavailable):
+                    await waiting
+                holder.execute("ROLLBACK")
+            assert not appender.usable
+            # Later calls are appended by the recorder's own writer thread, as durably.
+            assert await recorder.submit_awaitable([event(3)]) is None
+
+        with caplog.at_level(logging.ERROR):
+            asyncio.run(run())
+    finally:
+        recorder.stop()
+    assert stored_secret_ids(engine) == ["acme/db-1", "acme/db-3"]
+    assert "audit appender process lost" in caplog.text
+
+
+def test_stop_ends_the_process(appender: AuditAppenderProcess) -> None:
+    assert asyncio.run(offer_all(appender, [[event(1)]])) == [None]
+    pid = appender.pid
+    assert pid is not None
+    appender.stop()
+    assert appender.pid is None
+    assert not appender.usable
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # exited and reaped
+
+
+def test_an_appender_that_cannot_open_the_database_is_never_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite+pysqlite:///{tmp_path / 'missing' / 'data.db'}"
+    appender = AuditAppenderProcess(url, FrozenClock(T0))
+    with caplog.at_level(logging.ERROR):
+        appender.start()
+    assert not appender.usable
+    assert "did not start" in caplog.text
+
+    async def offered() -> bool:
+        return appender.offer([event(1)], lambda error: None)
+
+    assert asyncio.run(offered()) is False
+    appender.stop()
