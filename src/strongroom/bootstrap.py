@@ -541,6 +541,8 @@ def _audit_appender(
     event loop (storage/audit_appender.py says why); PostgreSQL's calls run in threads."""
     if data_engine.dialect.name != "sqlite":
         return None
+    # Spawned when the recorder starts (the server's startup), not here: a build that is
+    # never served (tests, tools) costs no process.
     return AuditAppenderProcess(
         settings.resolved_data_url,
         clock,

@@ -9,6 +9,11 @@ events nobody waits for (``deferrable``: a throttled call's): they wait up to
 ``defer_seconds`` for company, so that a flood of them costs a commit per batch, not per
 call; any other submission ends the wait at once.
 
+With an ``offload`` (the appender process, on embedded SQLite), the events of callers on
+the event loop are appended there instead, and the loop hears of their durability without
+this thread; each offloaded batch is then handed to this thread in one piece, for the
+observers and metrics only.
+
 After a batch is durable (and after a mutation's event committed with the mutation, which
 the commit hook reports through ``committed``) each event goes to the observers: the alarm
 engine answers with alarm events, which are appended in a later batch (nobody waits for
@@ -145,10 +150,10 @@ class AuditRecorder:
                 return
             self._stopped = True
             thread = self._thread
+        if self._offload is not None:
+            self._offload.stop()  # it answers what it read first
         if thread is None:
             return
-        if self._offload is not None:
-            self._offload.stop()  # it answers what it read: those calls' events go below too
         stop = _Stop()
         self._queue.put(stop)
         if not stop.done.wait(timeout):

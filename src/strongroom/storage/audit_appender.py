@@ -66,6 +66,7 @@ class AuditAppenderProcess:
         self._clock = clock
         self._signing_key = signing_key or b""
         self._log_level = log_level
+        self._spawned: subprocess.Popen[bytes] | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: collections.deque[Done] = collections.deque()
@@ -77,12 +78,12 @@ class AuditAppenderProcess:
         self._usable = False
         self._lock = threading.Lock()
 
-    def start(self, on_batch: BatchObserver | None = None) -> None:
-        """Start the process and hand it the checkpoint signing key (over its stdin)."""
+    def spawn(self) -> None:
+        """Start the process, without waiting for it (it boots while the server does), and
+        hand it the checkpoint signing key over its stdin, never in its argv or env."""
         with self._lock:
-            if self._process is not None:
+            if self._spawned is not None or self._process is not None:
                 return
-            self._on_batch = on_batch
             process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
                 [
                     sys.executable,
@@ -95,20 +96,28 @@ class AuditAppenderProcess:
                 stdout=subprocess.PIPE,
                 close_fds=True,
             )
+            self._spawned = process
+            assert process.stdin is not None  # noqa: S101 - PIPE asked for
+            with contextlib.suppress(OSError):  # if it died already, start() will tell
+                process.stdin.write(protocol.frame(self._signing_key))
+                process.stdin.flush()
+
+    def start(self, on_batch: BatchObserver | None = None) -> None:
+        """Spawn the process if need be and wait until it has opened the database."""
+        self.spawn()
+        with self._lock:
+            process, self._spawned = self._spawned, None
+            if process is None:
+                return
+            self._on_batch = on_batch
             assert process.stdin is not None  # noqa: S101 - PIPE asked for
             assert process.stdout is not None  # noqa: S101 - PIPE asked for
             try:
-                process.stdin.write(protocol.frame(self._signing_key))
-                process.stdin.flush()
                 _await_ready(process.stdout.fileno(), self._ready_seconds)
             except (OSError, _NotReady) as exc:
                 # The recorder's writer thread appends instead: slower, as durable.
                 log.error("audit appender process did not start (%s); appending in process", exc)
-                process.kill()
-                process.wait()
-                for stream in (process.stdin, process.stdout):
-                    with contextlib.suppress(OSError):
-                        stream.close()
+                _end(process)
                 return
             os.set_blocking(process.stdin.fileno(), False)
             os.set_blocking(process.stdout.fileno(), False)
@@ -154,7 +163,10 @@ class AuditAppenderProcess:
         it on the event loop it serves, or once that loop has stopped."""
         with self._lock:
             process, self._process = self._process, None
+            spawned, self._spawned = self._spawned, None
             self._usable = False
+        if spawned is not None:  # never started
+            _end(spawned)
         if process is None:
             return
         self._detach_process(process)
@@ -271,6 +283,16 @@ class AuditAppenderProcess:
         self._unsent.clear()
         for done in pending:
             done(AuditStoreUnavailable(UNAVAILABLE_MESSAGE))
+
+
+def _end(process: subprocess.Popen[bytes]) -> None:
+    """Kill a process that never became the appender, and close its pipes."""
+    process.kill()
+    process.wait()
+    for stream in (process.stdin, process.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
 
 
 def _unheard(error: BaseException | None) -> None:
