@@ -8,6 +8,12 @@ succeeds exactly when the target is its own tenant and its policy grants the ope
 (zero over-allows, zero over-denials). The same matrix with a deliberately over-broad
 policy (the `/customer/cust-1*` typo, `kms:*` on `*`) gives the same answers, because
 the tenant guard refuses every cross-tenant call whatever the policy says.
+
+The default run keeps every tenant, every operation and every principal kind, and tries
+every ordered pair of tenants, but each cross-tenant pair with one principal kind only
+(rotating, so each kind meets two or three other tenants' targets from each tenant) while
+a tenant's own target meets all its kinds. ``-m slow`` runs the full product, every kind
+on every pair, with and without the typo.
 """
 
 from __future__ import annotations
@@ -234,6 +240,28 @@ READER_OPS = {
 }
 # CreateSecret's target is a new name under the tenant, so "own tenant" is what counts.
 ALL_OPS = [("secretsmanager", n) for n in SECRETS_MANAGER_OPS] + [("kms", n) for n in KMS_OPS]
+# Operations that change nothing of the target: no restore is needed after them.
+READ_ONLY_OPS = {
+    ("secretsmanager", "GetSecretValue"),
+    ("secretsmanager", "GetSecretValue(arn)"),
+    ("secretsmanager", "DescribeSecret"),
+    ("secretsmanager", "ListSecretVersionIds"),
+    ("secretsmanager", "BatchGetSecretValue"),
+    ("secretsmanager", "GetResourcePolicy"),
+    ("secretsmanager", "ValidateResourcePolicy"),
+    ("kms", "Encrypt"),
+    ("kms", "Decrypt"),
+    ("kms", "Decrypt(KeyId)"),
+    ("kms", "GenerateDataKey"),
+    ("kms", "GenerateDataKeyWithoutPlaintext"),
+    ("kms", "ReEncrypt"),
+    ("kms", "DescribeKey"),
+    ("kms", "DescribeKey(alias)"),
+    ("kms", "GetKeyPolicy"),
+    ("kms", "ListResourceTags"),
+    ("kms", "GetKeyRotationStatus"),
+    ("kms", "ListGrants"),
+}
 
 
 def _restore(root_sm: Any, root_kms: Any, t: Target) -> None:
@@ -339,56 +367,112 @@ def _expected(kind: str, service: str, op: str, own: bool) -> bool:
     return kind == ADMIN or (service, op) in READER_OPS
 
 
-def _run_matrix(world: World, principal_tenants: tuple[str, ...], typo: bool) -> list[str]:
+Cell = tuple[str, str, str]  # (principal's tenant, principal kind, target's tenant)
+
+
+def _kinds(typo: bool) -> tuple[str, ...]:
+    return (ADMIN, READER) if typo else (ADMIN, READER, NOBODY)
+
+
+def _every_cell(principal_tenants: tuple[str, ...], typo: bool) -> list[Cell]:
+    """Every kind of each principal tenant against every tenant's target."""
+    return [(p, k, t) for p in principal_tenants for k in _kinds(typo) for t in TENANTS]
+
+
+def _rotated_cells(
+    principal_tenants: tuple[str, ...], typo: bool, *, in_full: tuple[str, ...] = ()
+) -> list[Cell]:
+    """Every kind against its own tenant's target; each other tenant's target against one
+    kind, in turn: the n-th tenant after the principal's own (in TENANTS, round) meets kind
+    n modulo the number of kinds. Tenants in ``in_full``: every kind on every target."""
+    kinds = _kinds(typo)
+    cells = []
+    for p in principal_tenants:
+        i = TENANTS.index(p)
+        for k, kind in enumerate(kinds):
+            for j, target in enumerate(TENANTS):
+                after = (j - i) % len(TENANTS)  # 0 for its own tenant
+                if after == 0 or p in in_full or (after - 1) % len(kinds) == k:
+                    cells.append((p, kind, target))
+    return cells
+
+
+def _assert_rotation_covers(cells: list[Cell], typo: bool) -> None:
+    """The sample still holds what the matrix is for: every ordered pair of tenants, every
+    kind against its own target and against at least two other tenants' targets, and every
+    target met by every kind from at least two other tenants."""
+    principal_tenants = {p for p, _, _ in cells}
+    pairs = {(p, t) for p, _, t in cells}
+    assert pairs == {(p, t) for p in principal_tenants for t in TENANTS}
+    for p in principal_tenants:
+        for kind in _kinds(typo):
+            assert (p, kind, p) in cells
+            assert len({t for q, k, t in cells if q == p and k == kind and t != p}) >= 2
+    if len(principal_tenants) == len(TENANTS):
+        for t in TENANTS:
+            for kind in _kinds(typo):
+                assert len({p for p, k, u in cells if u == t and k == kind and p != t}) >= 2
+
+
+def _run_matrix(world: World, cells: list[Cell], typo: bool) -> list[str]:
     root_sm = world.server.client("secretsmanager")
     root_kms = world.server.client("kms")
     wrong: list[str] = []
-    kinds = (ADMIN, READER) if typo else (ADMIN, READER, NOBODY)
-    for tenant in principal_tenants:
-        for kind in kinds:
-            caller = world.callers[(tenant, kind, typo)]
-            clients = {
-                "secretsmanager": caller.client("secretsmanager"),
-                "kms": caller.client("kms"),
-            }
-            for target in world.targets.values():
-                for service, op in ALL_OPS:
-                    call = (SECRETS_MANAGER_OPS if service == "secretsmanager" else KMS_OPS)[op]
-                    try:
-                        call(target, clients[service])
-                        allowed = True
-                    except ClientError as error:
-                        code = error.response["Error"]["Code"]
-                        if code != "AccessDeniedException":
-                            wrong.append(
-                                f"{tenant}/{kind} {service}:{op} on {target.tenant}: {code}"
-                            )
-                            continue
-                        allowed = False
-                    expected = _expected(kind, service, op, target.tenant == tenant)
-                    if allowed != expected:
-                        verdict = "ALLOWED" if allowed else "DENIED"
-                        wrong.append(
-                            f"{tenant}/{kind} {service}:{op} on {target.tenant}: {verdict}"
-                        )
-                    if allowed:
-                        _restore(root_sm, root_kms, target)
+    by_caller: dict[tuple[str, str], list[str]] = {}
+    for tenant, kind, target_tenant in cells:
+        by_caller.setdefault((tenant, kind), []).append(target_tenant)
+    for (tenant, kind), target_tenants in by_caller.items():
+        caller = world.callers[(tenant, kind, typo)]
+        clients = {
+            "secretsmanager": caller.client("secretsmanager"),
+            "kms": caller.client("kms"),
+        }
+        for target in (world.targets[t] for t in target_tenants):
+            for service, op in ALL_OPS:
+                call = (SECRETS_MANAGER_OPS if service == "secretsmanager" else KMS_OPS)[op]
+                try:
+                    call(target, clients[service])
+                    allowed = True
+                except ClientError as error:
+                    code = error.response["Error"]["Code"]
+                    if code != "AccessDeniedException":
+                        wrong.append(f"{tenant}/{kind} {service}:{op} on {target.tenant}: {code}")
+                        continue
+                    allowed = False
+                expected = _expected(kind, service, op, target.tenant == tenant)
+                if allowed != expected:
+                    verdict = "ALLOWED" if allowed else "DENIED"
+                    wrong.append(f"{tenant}/{kind} {service}:{op} on {target.tenant}: {verdict}")
+                if allowed and (service, op) not in READ_ONLY_OPS:
+                    _restore(root_sm, root_kms, target)
     return wrong
 
 
 def test_every_principal_every_operation_every_tenant(world: World) -> None:
-    assert _run_matrix(world, TENANTS, typo=False) == []
+    # Every ordered pair of tenants; a cross-tenant pair with one kind, by rotation.
+    cells = _rotated_cells(TENANTS, typo=False)
+    _assert_rotation_covers(cells, typo=False)
+    assert _run_matrix(world, cells, typo=False) == []
+
+
+@pytest.mark.slow
+def test_every_principal_kind_on_every_pair_of_tenants(world: World) -> None:
+    assert _run_matrix(world, _every_cell(TENANTS, typo=False), typo=False) == []
 
 
 def test_over_broad_typo_policies_are_stopped_by_the_tenant_guard(world: World) -> None:
-    # cust-1's typo over-matches cust-12, cust-1x, cust-10 and cust-1-2; cust-12 and cust-2
-    # are typo'd principals whose typo matches nobody else. The slow run does all eight.
-    assert _run_matrix(world, ("cust-1", "cust-12", "cust-2"), typo=True) == []
+    # cust-1's typo over-matches cust-12, cust-1x, cust-10 and cust-1-2: both its kinds
+    # meet every target. cust-12 and cust-2 are typo'd principals whose typo matches nobody
+    # else (their kms:* on "*" does): every pair, one kind each. The slow run does all eight
+    # tenants, every kind on every target.
+    cells = _rotated_cells(("cust-1", "cust-12", "cust-2"), typo=True, in_full=("cust-1",))
+    _assert_rotation_covers(cells, typo=True)
+    assert _run_matrix(world, cells, typo=True) == []
 
 
 @pytest.mark.slow
 def test_over_broad_typo_policies_for_every_tenant(world: World) -> None:
-    assert _run_matrix(world, TENANTS, typo=True) == []
+    assert _run_matrix(world, _every_cell(TENANTS, typo=True), typo=True) == []
 
 
 def test_listing_shows_each_principal_only_its_own_tenant(world: World) -> None:
