@@ -231,15 +231,22 @@ class AuditRecorder:
             self._queue.put(_Committed(events, refused, seconds))
 
     def _offloaded_batch(self, size: int, seconds: float) -> None:
-        """The offload's batch is settled: its durable events go to the writer thread for
-        metrics and observers, in one hand-over (one wake-up of that thread per batch)."""
+        """An offloaded batch is settled (on the event loop): metrics and observers see its
+        durable events here and now, not on the writer thread, whose every wake-up would
+        take the GIL from the loop; only the alarms they raise go to the writer."""
+        if self._metrics is not None and size:
+            self._metrics.observe_audit_batch(size, seconds)
         durable = list(self._offloaded)
         self._offloaded.clear()  # in place: the submissions in flight hold this list
-        if not durable or self._stopped or self._thread is None:
+        try:
+            raised = [
+                alarm for events, refused in durable for alarm in self._raised_by(events, refused)
+            ]
+        except Exception as exc:  # an observer's failure is not the calls'
+            log.error("audit recorder: an observer failed (%s)", type(exc).__name__)
             return
-        events = [event for item, _ in durable for event in item]
-        refused = {event_id for _, ids in durable for event_id in ids}
-        self._queue.put(_Committed(events, refused, seconds))
+        if raised and not self._stopped:
+            self._queue.put(_Append(raised, (), None, observed=False))
 
     # -- the writer thread -----------------------------------------------------------------
 
@@ -334,6 +341,17 @@ class AuditRecorder:
             self._metrics.observe_audit_batch(len(events), seconds)
         return appends
 
+    def _raised_by(
+        self, events: Sequence[AuditEvent], refused: Collection[str]
+    ) -> list[AuditEvent]:
+        """The alarms the observers raise on these durable events."""
+        raised: list[AuditEvent] = []
+        for event in events:
+            flagged = event.event_id in refused
+            for observer in self._observers:
+                raised.extend(observer.observe(event, tenant_guard_refused=flagged))
+        return raised
+
     def _observe(self, durable: list[_Append | _Committed]) -> None:
         if not self._observers:
             return
@@ -341,10 +359,7 @@ class AuditRecorder:
         for item in durable:
             if isinstance(item, _Append) and not item.observed:
                 continue
-            for event in item.events:
-                refused = event.event_id in item.refused
-                for observer in self._observers:
-                    raised.extend(observer.observe(event, tenant_guard_refused=refused))
+            raised.extend(self._raised_by(item.events, item.refused))
         if raised:
             # Written by the next batch; nobody waits on alarms.
             self._queue.put(_Append(raised, (), None, observed=False))

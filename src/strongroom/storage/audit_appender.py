@@ -151,11 +151,9 @@ class AuditAppenderProcess:
             self._attach(loop)
         self._unsent += protocol.submission(self._clock.now().isoformat(), events)
         self._pending.append(done)
-        if not self._writing and not self._flush_due:
-            # One write per loop iteration: the calls answered in it share a system call
-            # and a wake-up of the appender.
-            self._flush_due = True
-            loop.call_soon(self._flush)
+        # Written at once (at the end of this loop iteration), even while the appender
+        # commits: when it is done, its next batch is already waiting in the pipe.
+        self._flush_soon()
         return True
 
     def stop(self, timeout: float = _STOP_SECONDS) -> None:
@@ -191,8 +189,14 @@ class AuditAppenderProcess:
         self._loop = loop
         loop.add_reader(self._process.stdout.fileno(), self._on_readable)
         if self._unsent:
+            self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        """Write at the end of this loop iteration: the calls finished in it share a system
+        call and a wake-up of the appender."""
+        if not self._writing and not self._flush_due and self._loop is not None:
             self._flush_due = True
-            loop.call_soon(self._flush)
+            self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         self._flush_due = False
