@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck unit install clean bench bench-secrets bench-kms bench-tenants bench-audit bench-noisy
+.PHONY: serve test test-slow lint typecheck unit install clean bench bench-secrets bench-kms bench-tenants bench-audit bench-noisy
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ serve: $(STAMP)
 test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "not slow and not exclusive"
 	$(BIN)/python -m pytest -q -m "exclusive and not slow"
+
+## The long runs behind the `slow` marker: on two workers, then the `exclusive` ones (the kill loop) alone.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile -m "slow and not exclusive"
+	$(BIN)/python -m pytest -q -m "slow and exclusive"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
