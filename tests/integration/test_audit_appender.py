@@ -11,13 +11,14 @@ import signal
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from strongroom.audit.events import AuditEvent, AuditResource, UserIdentity
+from strongroom.audit.events import ALARM, API_CALL, AuditEvent, AuditResource, UserIdentity
 from strongroom.audit.ports import AuditStoreUnavailable
 from strongroom.audit.recorder import AuditRecorder
 from strongroom.audit.verify import verify_region
@@ -203,3 +204,40 @@ def test_an_appender_that_cannot_open_the_database_is_never_used(
 
     assert asyncio.run(offered()) is False
     appender.stop()
+
+
+class Watcher:
+    """An observer that raises one alarm per event, and metrics that count batches."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, bool]] = []
+        self.batches: list[int] = []
+
+    def observe(self, event: AuditEvent, *, tenant_guard_refused: bool = False) -> list[AuditEvent]:
+        self.seen.append((event.request_id, tenant_guard_refused))
+        return [replace(event, event_id=str(uuid.uuid4()), event_type=ALARM, event_name="Alarm")]
+
+    def observe_audit_batch(self, size: int, seconds: float) -> None:
+        self.batches.append(size)
+
+
+def test_offloaded_events_reach_the_observers_and_metrics_and_their_alarms_the_trail(
+    appender: AuditAppenderProcess, database: tuple[str, Engine]
+) -> None:
+    watcher = Watcher()
+    recorder = AuditRecorder(SqlAuditStore(database[1]), watcher, metrics=watcher, offload=appender)
+    recorder.start()
+    first, second = event(1), event(2)
+    try:
+
+        async def run() -> None:
+            await recorder.submit_awaitable([first], refused={first.event_id})
+            await recorder.submit_awaitable([second])
+
+        asyncio.run(run())
+    finally:
+        recorder.stop()  # writes the queued alarms first
+    assert watcher.seen == [(first.request_id, True), (second.request_id, False)]
+    assert sum(watcher.batches) >= 2
+    records = [json.loads(stored.record) for stored in SqlAuditStore(database[1]).scan(REGION)]
+    assert sorted(r["eventType"] for r in records) == sorted([ALARM, ALARM, API_CALL, API_CALL])

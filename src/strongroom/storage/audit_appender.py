@@ -106,10 +106,11 @@ class AuditAppenderProcess:
         """Spawn the process if need be and wait until it has opened the database."""
         self.spawn()
         with self._lock:
+            if on_batch is not None:
+                self._on_batch = on_batch
             process, self._spawned = self._spawned, None
             if process is None:
-                return
-            self._on_batch = on_batch
+                return  # started already (or not startable)
             assert process.stdin is not None  # noqa: S101 - PIPE asked for
             assert process.stdout is not None  # noqa: S101 - PIPE asked for
             try:
