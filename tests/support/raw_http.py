@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -101,6 +102,13 @@ def header_value(headers: Headers, name: str) -> str:
     return next(v for k, v in headers if k.lower() == name.lower())
 
 
+# The server closes a keep-alive connection idle this long (uvicorn's default is 5 s); a
+# connection idle longer than this is reopened before the next request rather than written
+# to while the server may be closing it (on a loaded machine a fuzz's pause between two
+# requests, hypothesis thinking or a fixture starting, can be that long).
+IDLE_REOPEN_SECONDS = 4.0
+
+
 class RawConnection:
     """One keep-alive HTTP/1.1 connection that sends exactly the headers it is given."""
 
@@ -109,6 +117,7 @@ class RawConnection:
         assert parts.hostname is not None
         assert parts.port is not None
         self._conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        self._last_used = time.monotonic()
 
     def send(
         self, method: str, path: str, headers: Sequence[tuple[str, str]], body: bytes
@@ -116,16 +125,26 @@ class RawConnection:
         """Send the request; repeated header names are sent repeated, in order.
 
         Content-Length is added (unsigned, as botocore does) unless ``headers`` has one.
-        A closed connection (the server said ``Connection: close``) is reopened.
+        A closed connection (the server said ``Connection: close``) is reopened, and so is
+        one idle for IDLE_REOPEN_SECONDS. A request that fails on the wire raises, and the
+        connection is closed so that the next request starts on a fresh one.
         """
-        self._conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-        for name, value in headers:
-            self._conn.putheader(name, value)
-        if not any(name.lower() == "content-length" for name, _ in headers):
-            self._conn.putheader("Content-Length", str(len(body)))
-        self._conn.endheaders(body)
-        response = self._conn.getresponse()
-        data = response.read()
+        if time.monotonic() - self._last_used > IDLE_REOPEN_SECONDS:
+            self._conn.close()  # http.client connects again on the next request
+        try:
+            self._conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            for name, value in headers:
+                self._conn.putheader(name, value)
+            if not any(name.lower() == "content-length" for name, _ in headers):
+                self._conn.putheader("Content-Length", str(len(body)))
+            self._conn.endheaders(body)
+            response = self._conn.getresponse()
+            data = response.read()
+        except BaseException:
+            self._conn.close()
+            raise
+        finally:
+            self._last_used = time.monotonic()
         merged: dict[str, str] = {}
         for name, value in response.getheaders():
             key = name.lower()
