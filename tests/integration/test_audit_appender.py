@@ -97,7 +97,11 @@ async def offer_all(
 
 def stored_secret_ids(engine: Engine) -> list[str]:
     records = [json.loads(stored.record) for stored in SqlAuditStore(engine).scan(REGION)]
-    return [record["requestParameters"]["secretId"] for record in records]
+    return [
+        record["requestParameters"]["secretId"]
+        for record in records
+        if record["eventType"] == API_CALL
+    ]
 
 
 def test_offered_events_are_durable_chained_and_checkpointed_in_the_servers_time(
@@ -241,3 +245,34 @@ def test_offloaded_events_reach_the_observers_and_metrics_and_their_alarms_the_t
     assert sum(watcher.batches) >= 2
     records = [json.loads(stored.record) for stored in SqlAuditStore(database[1]).scan(REGION)]
     assert sorted(r["eventType"] for r in records) == sorted([ALARM, ALARM, API_CALL, API_CALL])
+
+
+def test_events_nobody_waits_for_go_through_the_appender_too(
+    appender: AuditAppenderProcess, database: tuple[str, Engine]
+) -> None:
+    watcher = Watcher()
+    recorder = AuditRecorder(SqlAuditStore(database[1]), watcher, offload=appender)
+    recorder.start()
+    throttled, answered, alone = event(1), event(2), event(3)
+    try:
+
+        async def run() -> None:
+            recorder.submit_unawaited([throttled])
+            # It waits for company; this call sends both, answered in order.
+            await recorder.submit_awaitable([answered])
+            # Alone, it waits its defer time (20 ms), then goes.
+            recorder.submit_unawaited([alone])
+            for _ in range(100):
+                if len(watcher.seen) == 3:
+                    break
+                await asyncio.sleep(0.02)
+
+        asyncio.run(run())
+    finally:
+        recorder.stop()
+    assert [seen for seen, _ in watcher.seen] == [
+        throttled.request_id,
+        answered.request_id,
+        alone.request_id,
+    ]
+    assert stored_secret_ids(database[1]) == ["acme/db-1", "acme/db-2", "acme/db-3"]

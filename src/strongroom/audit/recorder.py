@@ -60,10 +60,15 @@ class EventOffload(Protocol):
     def start(self, on_batch: Callable[[int, float], None] | None = None) -> None: ...
 
     def offer(
-        self, events: Sequence[AuditEvent], done: Callable[[BaseException | None], None]
+        self,
+        events: Sequence[AuditEvent],
+        done: Callable[[BaseException | None], None],
+        *,
+        deferrable: bool = False,
     ) -> bool:
         """Take the events (True) and call ``done`` on this loop once they are durable
-        (None) or not (the error); False: not taken, nothing sent."""
+        (None) or not (the error); False: not taken, nothing sent. ``deferrable``: nobody
+        waits, they may wait a little for company."""
         ...
 
     def stop(self) -> None: ...
@@ -174,6 +179,24 @@ class AuditRecorder:
         future: Future[list[StoredEvent]] = Future()
         self._enqueue(events, refused, future, future, deferrable=deferrable)
         return future
+
+    def submit_unawaited(
+        self, events: Sequence[AuditEvent], *, refused: Collection[str] = ()
+    ) -> None:
+        """Events nobody waits for (a throttled call's), deferrable: with an offload on
+        this thread's event loop, they go there (a second appender beside it would contend
+        for the database's write lock), else to the writer. If they cannot be written, the
+        log is all that can say so."""
+        if (
+            events
+            and self._offload is not None
+            and not self._stopped
+            and self._offload.offer(
+                events, _Unawaited(self._offloaded, events, refused), deferrable=True
+            )
+        ):
+            return
+        self.submit(events, refused=refused, deferrable=True).add_done_callback(_log_unwritten)
 
     def submit_awaitable(
         self, events: Sequence[AuditEvent], *, refused: Collection[str] = ()
@@ -427,6 +450,31 @@ class _Offloaded:
                 self.future.set_result(None)
         if error is None:
             self.durable.append((self.events, self.refused))
+
+
+@dataclass(slots=True)
+class _Unawaited:
+    """An offloaded submission nobody waits for: its failure is logged, its durable events
+    kept for the batch's observers."""
+
+    durable: list[tuple[Sequence[AuditEvent], Collection[str]]]
+    events: Sequence[AuditEvent]
+    refused: Collection[str]
+
+    def __call__(self, error: BaseException | None) -> None:
+        if error is not None:
+            _log_unwritten_error()
+        else:
+            self.durable.append((self.events, self.refused))
+
+
+def _log_unwritten(written: Future[list[StoredEvent]]) -> None:
+    if written.exception() is not None:
+        _log_unwritten_error()
+
+
+def _log_unwritten_error() -> None:
+    log.error("audit: the event of a throttled call was not written")
 
 
 def _resolve(

@@ -15,7 +15,6 @@ import logging
 import re
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -23,7 +22,6 @@ from typing import Any, Protocol
 from strongroom.audit.event_builder import EventBuilder, OperationPlan
 from strongroom.audit.events import AuditEvent
 from strongroom.audit.journal import CallJournal
-from strongroom.audit.ports import StoredEvent
 from strongroom.audit.recorder import AuditRecorder
 from strongroom.clock import Clock
 from strongroom.context import CallContext, Principal
@@ -193,8 +191,7 @@ class CallAudit:
             if durable:
                 await self._recorder.submit_awaitable(events, refused=refused)
             else:
-                written = self._recorder.submit(events, refused=refused, deferrable=True)
-                written.add_done_callback(_log_unwritten)
+                self._recorder.submit_unawaited(events, refused=refused)
 
     def observe(self, record: CallRecord, error: ServiceError | None) -> None:
         """Count the answered call in the metrics."""
@@ -298,9 +295,3 @@ class CallAudit:
         if region and self._region_allowed(region):
             return region
         return self._default_region
-
-
-def _log_unwritten(written: Future[list[StoredEvent]]) -> None:
-    """An event nobody waited for could not be written: the log is all that can say so."""
-    if written.exception() is not None:
-        log.error("audit: the event of a throttled call was not written")

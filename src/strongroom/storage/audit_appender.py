@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 _READ_BYTES = 1 << 16
 _STOP_SECONDS = 30.0
+# As long as a deferrable submission waits for company (the recorder's writer waits as long).
+DEFAULT_DEFER_SECONDS = 0.02
 # Starting takes an interpreter and the storage imports: well under this, even on a busy box.
 _READY_SECONDS = 30.0
 UNAVAILABLE_MESSAGE = "The audit trail is unavailable."
@@ -60,8 +62,10 @@ class AuditAppenderProcess:
         signing_key: bytes | None = None,
         log_level: str = "info",
         ready_seconds: float = _READY_SECONDS,
+        defer_seconds: float = DEFAULT_DEFER_SECONDS,
     ) -> None:
         self._data_url = data_url
+        self._defer_seconds = defer_seconds
         self._ready_seconds = ready_seconds
         self._clock = clock
         self._signing_key = signing_key or b""
@@ -73,6 +77,7 @@ class AuditAppenderProcess:
         self._unsent = bytearray()
         self._writing = False
         self._flush_due = False
+        self._deferred: asyncio.TimerHandle | None = None
         self._batches = protocol.BatchReader()
         self._on_batch: BatchObserver | None = None
         self._usable = False
@@ -136,10 +141,12 @@ class AuditAppenderProcess:
         process = self._process
         return None if process is None else process.pid
 
-    def offer(self, events: Sequence[AuditEvent], done: Done) -> bool:
+    def offer(self, events: Sequence[AuditEvent], done: Done, *, deferrable: bool = False) -> bool:
         """Submit the events, to be reported to ``done`` on this event loop; False (and
         nothing sent) when they cannot be taken here: not running, dead, or not on the
-        loop this appender serves."""
+        loop this appender serves. ``deferrable``: nobody waits for them, so they may wait
+        up to ``defer_seconds`` for company (a flood of throttled calls then costs a
+        commit per wait, not one after another); any other submission sends them at once."""
         if not self._usable:
             return False
         try:
@@ -152,9 +159,13 @@ class AuditAppenderProcess:
             self._attach(loop)
         self._unsent += protocol.submission(self._clock.now().isoformat(), events)
         self._pending.append(done)
-        # Written at once (at the end of this loop iteration), even while the appender
-        # commits: when it is done, its next batch is already waiting in the pipe.
-        self._flush_soon()
+        if deferrable:
+            if self._deferred is None and not self._flush_due:
+                self._deferred = loop.call_later(self._defer_seconds, self._flush_soon)
+        else:
+            # Written at once (at the end of this loop iteration), even while the appender
+            # commits: when it is done, its next batch is already waiting in the pipe.
+            self._flush_soon()
         return True
 
     def stop(self, timeout: float = _STOP_SECONDS) -> None:
@@ -187,6 +198,7 @@ class AuditAppenderProcess:
         self._pending = collections.deque(_unheard for _ in self._pending)
         self._writing = False
         self._flush_due = False
+        self._deferred = None  # a timer of the closed loop
         self._loop = loop
         loop.add_reader(self._process.stdout.fileno(), self._on_readable)
         if self._unsent:
@@ -195,6 +207,9 @@ class AuditAppenderProcess:
     def _flush_soon(self) -> None:
         """Write at the end of this loop iteration: the calls finished in it share a system
         call and a wake-up of the appender."""
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
         if not self._writing and not self._flush_due and self._loop is not None:
             self._flush_due = True
             self._loop.call_soon(self._flush)
@@ -284,6 +299,9 @@ class AuditAppenderProcess:
                     stream.close()
 
     def _fail_pending(self) -> None:
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
         pending, self._pending = self._pending, collections.deque()
         self._unsent.clear()
         for done in pending:
