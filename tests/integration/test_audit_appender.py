@@ -276,3 +276,25 @@ def test_events_nobody_waits_for_go_through_the_appender_too(
         alone.request_id,
     ]
     assert stored_secret_ids(database[1]) == ["acme/db-1", "acme/db-2", "acme/db-3"]
+
+
+def test_the_appender_inherits_no_secret_from_the_environment(
+    database: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STRONGROOM_ROOT_KEY", "00" * 32)
+    monkeypatch.setenv("STRONGROOM_SERVER_ROOT_SECRET_ACCESS_KEY", "not-for-the-appender")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-the-appender-either")
+    appender = AuditAppenderProcess(database[0], FrozenClock(T0))
+    appender.start()
+    try:
+        assert appender.pid is not None
+        environment = Path(f"/proc/{appender.pid}/environ").read_bytes().split(b"\0")
+        names = {entry.partition(b"=")[0] for entry in environment if entry}
+        assert not names & {
+            b"STRONGROOM_ROOT_KEY",
+            b"STRONGROOM_SERVER_ROOT_SECRET_ACCESS_KEY",
+            b"AWS_SECRET_ACCESS_KEY",
+        }
+        assert b"PATH" in names
+    finally:
+        appender.stop()

@@ -100,6 +100,7 @@ class AuditAppenderProcess:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 close_fds=True,
+                env=_child_environment(),
             )
             self._spawned = process
             assert process.stdin is not None  # noqa: S101 - PIPE asked for
@@ -306,6 +307,19 @@ class AuditAppenderProcess:
         self._unsent.clear()
         for done in pending:
             done(AuditStoreUnavailable(UNAVAILABLE_MESSAGE))
+
+
+def _child_environment() -> dict[str, str]:
+    """What the appender inherits: the interpreter's and locale's variables, nothing else
+    (not the root key's variable, not the server's credentials or settings)."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name in _INHERITED or name.startswith(("PYTHON", "LC_"))
+    }
+
+
+_INHERITED = frozenset({"PATH", "LANG", "TZ", "TMPDIR", "VIRTUAL_ENV", "SYSTEMROOT"})
 
 
 def _end(process: subprocess.Popen[bytes]) -> None:
