@@ -7,14 +7,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from strongroom import bootstrap
-from strongroom.settings import Settings
 from tests.support import principals
-from tests.support.dev_stack import root_context
 from tests.support.principals import ACCOUNT, allow, role, user
 from tests.support.server import (
     ROOT_ACCESS_KEY_ID,
@@ -197,72 +193,3 @@ def test_simulate_reports_each_action(isolated: RunningServer, tmp_path: Path) -
     )
     assert denied.returncode == 1
     assert denied.stdout.count("implicitDeny") == 2
-
-
-TENANT_COUNT = 1000
-
-
-def _provision(data_dir: Path, count: int) -> None:
-    """``count`` tenants as onboarding makes them (each its role with the isolation policy,
-    in the ARN wildcard or the ABAC form, and its own key), and a secret each: CreateTenant
-    and CreateSecret through the dev server's own operation handlers, wire JSON in and out,
-    in process before the server starts on the same data directory (HTTP and SigV4 per call
-    made this test's setup longer than both checks together)."""
-    app = bootstrap.build(Settings(dev=True, data_dir=data_dir, reaper_interval_seconds=3600))
-    try:
-        assert app.dispatcher is not None
-        dispatcher = app.dispatcher
-
-        def call(target: str, **document: Any) -> None:
-            body = json.dumps(document).encode()
-            dispatcher.find(target).handler(root_context(), body)
-
-        for index in range(count):
-            tenant = f"cust-{index}"
-            call(
-                "Strongroom_20261101.CreateTenant",
-                TenantId=tenant,
-                KeyMode="DEDICATED",
-                IsolationPolicy="ABAC" if index % 2 else "ARN_WILDCARD",
-            )
-            call("secretsmanager.CreateSecret", Name=f"/customer/{tenant}/db", SecretString="s")
-    finally:
-        app.close()
-
-
-def test_check_isolation_on_a_thousand_tenants(tmp_path: Path) -> None:
-    _provision(tmp_path / "data", TENANT_COUNT)
-    server = start_server(tmp_path / "data")
-    try:
-        clean = _run(server, tmp_path, "check-isolation")
-        assert clean.returncode == 0, clean.stdout[-2000:] + clean.stderr[-2000:]
-        assert f"{TENANT_COUNT} tenants" in clean.stdout
-
-        planted = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Sid": "Planted",
-                    "Effect": "Allow",
-                    "Action": "secretsmanager:GetSecretValue",
-                    "Resource": f"{SECRETS}/customer/cust-500/*",
-                }
-            ],
-        }
-        server.client("iam").put_role_policy(
-            RoleName="tenant-cust-7",
-            PolicyName="vendor-access",
-            PolicyDocument=json.dumps(planted),
-        )
-        found = _run(server, tmp_path, "check-isolation")
-        assert found.returncode == 1
-        lines = [line for line in found.stdout.splitlines() if line.startswith("FINDING")]
-        assert lines, found.stdout[-2000:]
-        assert all("tenant cust-500:" in line for line in lines)
-        assert all(f"arn:aws:iam::{ACCOUNT}:role/tenants/tenant-cust-7" in line for line in lines)
-        assert all(
-            "role/tenants/tenant-cust-7/inline/vendor-access statement Planted" in line
-            for line in lines
-        )
-    finally:
-        server.stop()
