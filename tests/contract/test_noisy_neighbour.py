@@ -1,6 +1,6 @@
 """Noisy neighbour: a tenant sending at 10x its read rate is throttled for the excess, and
-meanwhile another tenant well under its own rate sees every call succeed, with p99 latency
-within 2x of its p99 when it was alone.
+meanwhile another tenant well under its own rate sees every call succeed. (Its p99 latency
+beside the flood against alone, target 2x, is measured by `make bench-noisy`, not here.)
 
 The quiet tenant calls through boto3 (retries off), one call at a time, as an application
 would. The noisy tenant replays one botocore-signed request from a separate process (its
@@ -14,13 +14,11 @@ from __future__ import annotations
 import http.client
 import json
 import multiprocessing
-import statistics
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import boto3
 import pytest
@@ -38,7 +36,7 @@ READ_RATE = 20.0  # per second, for every tenant
 BURST_SECONDS = 1.0
 NOISY_RATE = 10 * READ_RATE
 QUIET_RATE = READ_RATE / 2  # well under its limit
-SECONDS = 6.0  # per phase: 60 measured calls each, so p99 is not just the maximum
+SECONDS = 6.0  # per phase: 60 quiet calls each
 NOISY_THREADS = 8
 
 
@@ -144,10 +142,6 @@ def paced_latencies(caller: Caller, secret: str, rate: float, seconds: float) ->
     return latencies
 
 
-def p99(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[98]
-
-
 @pytest.fixture(scope="module")
 def noisy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     tier = {"read_rate": READ_RATE, "burst_seconds": BURST_SECONDS}
@@ -213,12 +207,9 @@ def test_a_noisy_tenant_is_throttled_and_its_neighbour_is_not_slowed(
     assert flooded.accepted == pytest.approx(expected, rel=0.15, abs=3)
     assert flooded.throttled >= sent * 0.8
 
-    summary: dict[str, Any] = {
-        "alone_p99_ms": round(p99(alone) * 1000, 2),
-        "together_p99_ms": round(p99(together) * 1000, 2),
-        "alone_median_ms": round(statistics.median(alone) * 1000, 2),
-        "together_median_ms": round(statistics.median(together) * 1000, 2),
-        "noisy_accepted": flooded.accepted,
-        "noisy_throttled": flooded.throttled,
-    }
-    assert p99(together) <= 2 * p99(alone), summary
+    # Both phases ran every quiet call to success (paced_latencies asserts it). Their
+    # latencies are not compared here: a timed assertion does not belong in a test (a
+    # p99 of 60 calls is one hiccup), and `make bench-noisy` (benchmarks/noisy_neighbour.py)
+    # measures the p99 ratio against its 2x target in interleaved rounds.
+    assert len(alone) == int(QUIET_RATE * SECONDS)
+    assert len(together) == int(QUIET_RATE * (SECONDS - 0.5))
