@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 
 from strongroom.audit.events import AuditEvent
 from strongroom.audit.ports import AuditStoreUnavailable
+from strongroom.audit.recorder import UNAVAILABLE_MESSAGE
 from strongroom.clock import Clock
 from strongroom.storage import audit_appender_protocol as protocol
 
@@ -42,7 +43,6 @@ _STOP_SECONDS = 30.0
 DEFAULT_DEFER_SECONDS = 0.02
 # Starting takes an interpreter and the storage imports: well under this, even on a busy box.
 _READY_SECONDS = 30.0
-UNAVAILABLE_MESSAGE = "The audit trail is unavailable."
 
 # Called once a submission is durable (None) or failed (the error), on the event loop.
 Done = Callable[[BaseException | None], None]
@@ -70,7 +70,6 @@ class AuditAppenderProcess:
         self._clock = clock
         self._signing_key = signing_key or b""
         self._log_level = log_level
-        self._spawned: subprocess.Popen[bytes] | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending: collections.deque[Done] = collections.deque()
@@ -80,14 +79,15 @@ class AuditAppenderProcess:
         self._deferred: asyncio.TimerHandle | None = None
         self._batches = protocol.BatchReader()
         self._on_batch: BatchObserver | None = None
-        self._usable = False
         self._lock = threading.Lock()
 
-    def spawn(self) -> None:
-        """Start the process, without waiting for it (it boots while the server does), and
-        hand it the checkpoint signing key over its stdin, never in its argv or env."""
+    def start(self, on_batch: BatchObserver | None = None) -> None:
+        """Start the process, hand it the checkpoint signing key over its stdin (never in
+        its argv or env), and wait until it has opened the database."""
         with self._lock:
-            if self._spawned is not None or self._process is not None:
+            if on_batch is not None:
+                self._on_batch = on_batch
+            if self._process is not None:
                 return
             process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
                 [
@@ -102,39 +102,27 @@ class AuditAppenderProcess:
                 close_fds=True,
                 env=_child_environment(),
             )
-            self._spawned = process
-            assert process.stdin is not None  # noqa: S101 - PIPE asked for
-            with contextlib.suppress(OSError):  # if it died already, start() will tell
-                process.stdin.write(protocol.frame(self._signing_key))
-                process.stdin.flush()
-
-    def start(self, on_batch: BatchObserver | None = None) -> None:
-        """Spawn the process if need be and wait until it has opened the database."""
-        self.spawn()
-        with self._lock:
-            if on_batch is not None:
-                self._on_batch = on_batch
-            process, self._spawned = self._spawned, None
-            if process is None:
-                return  # started already (or not startable)
             assert process.stdin is not None  # noqa: S101 - PIPE asked for
             assert process.stdout is not None  # noqa: S101 - PIPE asked for
             try:
+                process.stdin.write(protocol.frame(self._signing_key))
+                process.stdin.flush()
                 _await_ready(process.stdout.fileno(), self._ready_seconds)
             except (OSError, _NotReady) as exc:
                 # The recorder's writer thread appends instead: slower, as durable.
                 log.error("audit appender process did not start (%s); appending in process", exc)
-                _end(process)
+                process.kill()
+                process.wait()
+                _close_pipes(process)
                 return
             os.set_blocking(process.stdin.fileno(), False)
             os.set_blocking(process.stdout.fileno(), False)
             self._process = process
-            self._usable = True
 
     @property
     def usable(self) -> bool:
         """Whether submissions go to the process (it started and has not been lost)."""
-        return self._usable
+        return self._process is not None
 
     @property
     def pid(self) -> int | None:
@@ -148,7 +136,7 @@ class AuditAppenderProcess:
         loop this appender serves. ``deferrable``: nobody waits for them, so they may wait
         up to ``defer_seconds`` for company (a flood of throttled calls then costs a
         commit per wait, not one after another); any other submission sends them at once."""
-        if not self._usable:
+        if self._process is None:
             return False
         try:
             loop = asyncio.get_running_loop()
@@ -174,10 +162,6 @@ class AuditAppenderProcess:
         it on the event loop it serves, or once that loop has stopped."""
         with self._lock:
             process, self._process = self._process, None
-            spawned, self._spawned = self._spawned, None
-            self._usable = False
-        if spawned is not None:  # never started
-            _end(spawned)
         if process is None:
             return
         self._detach_process(process)
@@ -194,7 +178,7 @@ class AuditAppenderProcess:
     def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Serve ``loop`` from now on. Submissions of an earlier loop (closed: nobody waits
         for them) are still answered, in order: they keep their places, answered to no one."""
-        assert self._process is not None  # noqa: S101 - usable implies started
+        assert self._process is not None  # noqa: S101 - offer checked it
         assert self._process.stdout is not None  # noqa: S101 - PIPE asked for
         self._pending = collections.deque(_unheard for _ in self._pending)
         self._writing = False
@@ -273,7 +257,6 @@ class AuditAppenderProcess:
         log.error("audit appender process lost (%s); events are appended in process", why)
         with self._lock:
             process, self._process = self._process, None
-            self._usable = False
         self._detach_process(process)
         self._fail_pending()
         if process is not None:
@@ -294,10 +277,7 @@ class AuditAppenderProcess:
                 if process.stdin is not None and self._writing:
                     loop.remove_writer(process.stdin.fileno())
         self._writing = False
-        for stream in (process.stdin, process.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
+        _close_pipes(process)
 
     def _fail_pending(self) -> None:
         if self._deferred is not None:
@@ -322,10 +302,7 @@ def _child_environment() -> dict[str, str]:
 _INHERITED = frozenset({"PATH", "LANG", "TZ", "TMPDIR", "VIRTUAL_ENV", "SYSTEMROOT"})
 
 
-def _end(process: subprocess.Popen[bytes]) -> None:
-    """Kill a process that never became the appender, and close its pipes."""
-    process.kill()
-    process.wait()
+def _close_pipes(process: subprocess.Popen[bytes]) -> None:
     for stream in (process.stdin, process.stdout):
         if stream is not None:
             with contextlib.suppress(OSError):

@@ -28,7 +28,8 @@ from strongroom.storage.audit_repository import SqlAuditStore
 
 log = logging.getLogger("strongroom.audit.appender")
 
-MAX_BATCH_EVENTS = 512
+# A transaction takes submissions up to this many bytes (an event is about a kilobyte).
+MAX_BATCH_BYTES = 512 * 1024
 _READ_BYTES = 1 << 20
 
 
@@ -148,13 +149,11 @@ def serve(input_fd: int, output_fd: int, data_url: str) -> None:
 
 
 def _take_batch(payloads: list[bytes]) -> tuple[list[bytes], list[bytes]]:
-    """As many submissions as fit a batch (at least one), and the rest. Sizes are judged by
-    bytes: about a kilobyte per event."""
-    budget = MAX_BATCH_EVENTS * 1024
+    """As many submissions as fit MAX_BATCH_BYTES (at least one), and the rest."""
     taken = 0
     for count, payload in enumerate(payloads):
         taken += len(payload)
-        if taken > budget and count > 0:
+        if taken > MAX_BATCH_BYTES and count > 0:
             return payloads[:count], payloads[count:]
     return payloads, []
 
