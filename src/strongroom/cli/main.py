@@ -109,6 +109,13 @@ def main() -> None:
     default=None,
     help="Where pruned audit events are exported. [default: <data dir>/audit-export]",
 )
+@click.option(
+    "--forwarded-allow-ips",
+    default="",
+    help="Comma-separated addresses of reverse proxies trusted to name the client in "
+    "X-Forwarded-For (the address aws:SourceIp and the audit trail see). [default: none: "
+    "the TCP peer is the client, whatever the request's headers say]",
+)
 @alarm_options
 @quota_options
 @pricing_option
@@ -134,6 +141,7 @@ def server(
     tenant_id_pattern: str,
     audit_retention_days: int,
     audit_export_dir: Path | None,
+    forwarded_allow_ips: str,
     log_level: str,
     **alarm_values: Any,
 ) -> None:
@@ -209,6 +217,10 @@ def server(
             access_log=False,
             log_level="warning",
             server_header=False,
+            # uvicorn trusts 127.0.0.1's forwarding headers by default: any local client
+            # could then choose its own aws:SourceIp and audit address.
+            proxy_headers=bool(forwarded_allow_ips),
+            forwarded_allow_ips=forwarded_allow_ips or None,
         )
     finally:
         application.close()
