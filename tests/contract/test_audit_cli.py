@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -79,11 +80,12 @@ def tenant_event(tenant: str, n: int, when: datetime) -> AuditEvent:
     )
 
 
-@pytest.fixture
-def deployment(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def stopped_deployment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A dev deployment the server created (databases, dev root key), now stopped, with
-    events of two tenants interleaved in its audit chain."""
-    data_dir = tmp_path / "data"
+    events of two tenants interleaved in its audit chain. Made once per module; each test
+    gets a copy of its own (``deployment``)."""
+    data_dir = tmp_path_factory.mktemp("audit-cli") / "data"
     server = start_server(data_dir)
     try:
         server.client("secretsmanager").create_secret(Name="cli-audit", SecretString="v")
@@ -101,6 +103,13 @@ def deployment(tmp_path: Path) -> Path:
     finally:
         tools.close()
     return data_dir
+
+
+@pytest.fixture
+def deployment(stopped_deployment: Path, tmp_path: Path) -> Path:
+    """A private copy of the stopped deployment (nothing holds its databases open), which
+    the test may tamper with, checkpoint or prune."""
+    return Path(shutil.copytree(stopped_deployment, tmp_path / "data"))
 
 
 def test_public_key_is_the_deployments_ed25519_key(deployment: Path) -> None:
