@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -39,6 +40,10 @@ PROPERTY_SETTINGS = settings(
 )
 # Whole scenarios parse up to eight policies per example: fewer examples, same budget.
 SCENARIO_SETTINGS = settings(PROPERTY_SETTINGS, max_examples=150)
+# The four slowest properties run a third of their examples in the default run; the same
+# properties at the counts above are the `slow` tests at the end of this module.
+DEFAULT_PROPERTY_SETTINGS = settings(PROPERTY_SETTINGS, max_examples=100)
+DEFAULT_SCENARIO_SETTINGS = settings(SCENARIO_SETTINGS, max_examples=50)
 
 # ----------------------------------------------------------------------------------------
 # The oracle. Written from the IAM User Guide ("Policy evaluation logic", "Condition
@@ -464,7 +469,7 @@ def run(request: RequestContext, scenario: Mapping[str, Any]) -> tuple[str, str 
 # ----------------------------------------------------------------------------------------
 
 
-@SCENARIO_SETTINGS
+@DEFAULT_SCENARIO_SETTINGS
 @given(request=requests(), scenario=scenarios())
 def test_evaluate_agrees_with_the_oracle(request: RequestContext, scenario: dict[str, Any]) -> None:
     expected = oracle_evaluate(
@@ -479,7 +484,7 @@ def test_evaluate_agrees_with_the_oracle(request: RequestContext, scenario: dict
     assert run(request, scenario) == expected
 
 
-@PROPERTY_SETTINGS
+@DEFAULT_PROPERTY_SETTINGS
 @given(request=requests(), statement=statements("identity"))
 def test_single_statement_agrees_with_the_oracle(request: RequestContext, statement: Json) -> None:
     # The same check concentrated on one statement, so matching bugs are not diluted.
@@ -639,7 +644,7 @@ def add_statement(scenario: dict[str, Any], where: str, statement: Json) -> dict
     return changed
 
 
-@SCENARIO_SETTINGS
+@DEFAULT_SCENARIO_SETTINGS
 @given(
     request=requests(),
     scenario=scenarios(),
@@ -656,7 +661,7 @@ def test_adding_a_deny_never_adds_an_allow(
     assert before or not after
 
 
-@SCENARIO_SETTINGS
+@DEFAULT_SCENARIO_SETTINGS
 @given(
     request=requests(),
     scenario=scenarios(),
@@ -728,3 +733,58 @@ def test_substituted_values_never_widen_a_condition_match(
     assert via_variable == allows(prefix + escaped(tag))
     if "Like" in operator and "$" not in tag:
         assert not via_variable or allows(prefix + tag)
+
+
+# -- the four slowest properties above at their full example counts (`make test-slow`) -------
+
+
+def body(test: Callable[..., None]) -> Callable[..., None]:
+    """The function under a @given test, to run it again under other settings."""
+    inner: Callable[..., None] = test.hypothesis.inner_test  # type: ignore[attr-defined]
+    return inner
+
+
+@pytest.mark.slow
+@SCENARIO_SETTINGS
+@given(request=requests(), scenario=scenarios())
+def test_slow_evaluate_agrees_with_the_oracle(
+    request: RequestContext, scenario: dict[str, Any]
+) -> None:
+    body(test_evaluate_agrees_with_the_oracle)(request, scenario)
+
+
+@pytest.mark.slow
+@PROPERTY_SETTINGS
+@given(request=requests(), statement=statements("identity"))
+def test_slow_single_statement_agrees_with_the_oracle(
+    request: RequestContext, statement: Json
+) -> None:
+    body(test_single_statement_agrees_with_the_oracle)(request, statement)
+
+
+@pytest.mark.slow
+@SCENARIO_SETTINGS
+@given(
+    request=requests(),
+    scenario=scenarios(),
+    data=st.data(),
+    where=st.sampled_from(["identity", "resource", "boundary"]),
+)
+def test_slow_adding_a_deny_never_adds_an_allow(
+    request: RequestContext, scenario: dict[str, Any], data: st.DataObject, where: str
+) -> None:
+    body(test_adding_a_deny_never_adds_an_allow)(request, scenario, data, where)
+
+
+@pytest.mark.slow
+@SCENARIO_SETTINGS
+@given(
+    request=requests(),
+    scenario=scenarios(),
+    data=st.data(),
+    where=st.sampled_from(["identity", "resource"]),
+)
+def test_slow_adding_an_allow_never_removes_one(
+    request: RequestContext, scenario: dict[str, Any], data: st.DataObject, where: str
+) -> None:
+    body(test_adding_an_allow_never_removes_one)(request, scenario, data, where)
