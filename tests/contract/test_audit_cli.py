@@ -15,10 +15,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from strongroom import bootstrap
 from strongroom.audit.events import AuditEvent, AuditResource, UserIdentity, canonical_json
 from strongroom.audit.export import check_document
+from strongroom.cli.main import main as cli_main
 from strongroom.settings import Settings
 from tests.support.server import start_server
 
@@ -46,6 +48,18 @@ def audit_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+
+
+def audit_cli_in_process(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``audit_cli``'s command line run by the CLI's own click group in this process (the
+    same command code on the same databases, without a second of interpreter start-up).
+    Each command below also runs at least once as a process through ``audit_cli``."""
+    argv = ["audit", *args, "--dev", "--data-dir", str(data_dir)]
+    unset: dict[str, str | None] = {
+        k: None for k in os.environ if k.startswith(("AWS_", "STRONGROOM_"))
+    }
+    result = CliRunner().invoke(cli_main, argv, env=unset, catch_exceptions=False)
+    return subprocess.CompletedProcess(argv, result.exit_code, result.stdout, result.stderr)
 
 
 def tenant_event(tenant: str, n: int, when: datetime) -> AuditEvent:
@@ -116,7 +130,7 @@ def test_public_key_is_the_deployments_ed25519_key(deployment: Path) -> None:
     first = audit_cli(deployment, "public-key")
     assert first.returncode == 0, first.stderr
     assert first.stdout.startswith("-----BEGIN PUBLIC KEY-----")
-    assert audit_cli(deployment, "public-key").stdout == first.stdout
+    assert audit_cli_in_process(deployment, "public-key").stdout == first.stdout
     tools = bootstrap.open_audit(Settings(dev=True, data_dir=deployment), unlock=False)
     try:
         assert tools.trail.public_key_pem is not None
@@ -129,7 +143,9 @@ def test_verify_passes_then_names_the_first_tampered_event(deployment: Path) -> 
     clean = audit_cli(deployment, "verify")
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert f"ok {REGION}:" in clean.stdout
-    ranged = audit_cli(deployment, "verify", "--region", REGION, "--from", "1100", "--to", "1150")
+    ranged = audit_cli_in_process(
+        deployment, "verify", "--region", REGION, "--from", "1100", "--to", "1150"
+    )
     assert ranged.returncode == 0, ranged.stdout + ranged.stderr
     assert "checkpoint at seq 1000" in ranged.stdout
 
@@ -148,9 +164,10 @@ def test_verify_passes_then_names_the_first_tampered_event(deployment: Path) -> 
     assert tampered.returncode == 1
     assert f"FAILED {REGION}: seq 700 (event {event_id}) edited" in tampered.stdout
     # A range after the edit starts from the checkpoint at 1000, past both problems.
-    assert audit_cli(deployment, "verify", "--from", "1001").returncode == 0
+    assert audit_cli_in_process(deployment, "verify", "--from", "1001").returncode == 0
     # A range over both problems names the first of them.
-    assert "seq 700" in audit_cli(deployment, "verify", "--from", "650", "--to", "950").stdout
+    over_both = audit_cli_in_process(deployment, "verify", "--from", "650", "--to", "950")
+    assert "seq 700" in over_both.stdout
 
 
 def test_export_carries_a_proof_a_third_party_can_check(deployment: Path, tmp_path: Path) -> None:
@@ -169,7 +186,7 @@ def test_export_carries_a_proof_a_third_party_can_check(deployment: Path, tmp_pa
     assert checkpoint_seqs[-1] >= max(e["seq"] for e in proof["events"])
     assert "attestation" in proof
     assert proof["verifiedRanges"][0]["awsRegion"] == REGION
-    public = audit_cli(deployment, "public-key").stdout.encode()
+    public = audit_cli_in_process(deployment, "public-key").stdout.encode()
     assert check_document(document, public) == []
     # Any change to a record breaks the proof.
     records[5]["sourceIPAddress"] = "198.51.100.1"
@@ -179,7 +196,7 @@ def test_export_carries_a_proof_a_third_party_can_check(deployment: Path, tmp_pa
 def test_export_time_window_and_refusal_on_a_broken_chain(deployment: Path, tmp_path: Path) -> None:
     recent = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
     out = tmp_path / "recent.json"
-    windowed = audit_cli(
+    windowed = audit_cli_in_process(
         deployment, "export", "--tenant", "globex", "--start", recent, "--out", str(out)
     )
     assert windowed.returncode == 0, windowed.stderr
@@ -201,8 +218,8 @@ def test_checkpoint_and_prune(deployment: Path) -> None:
     made = audit_cli(deployment, "checkpoint")
     assert made.returncode == 0, made.stderr
     assert f"{REGION}: checkpoint at seq" in made.stdout
-    assert "already checkpointed" in audit_cli(deployment, "checkpoint").stdout
-    assert "nothing older" in audit_cli(deployment, "prune").stdout
+    assert "already checkpointed" in audit_cli_in_process(deployment, "checkpoint").stdout
+    assert "nothing older" in audit_cli_in_process(deployment, "prune").stdout
     # Age everything by a year and a day (as an operator's clock would see it much later).
     with sqlite3.connect(deployment / "data.db") as db:
         db.execute("UPDATE audit_events SET event_time = event_time - ?", (366 * 86_400 * 10**6,))
@@ -213,6 +230,6 @@ def test_checkpoint_and_prune(deployment: Path) -> None:
     assert len(exports) == 1
     with gzip.open(exports[0]) as handle:
         assert len(json.load(handle)["Records"]) >= 1200
-    after = audit_cli(deployment, "verify")
+    after = audit_cli_in_process(deployment, "verify")
     assert after.returncode == 0, after.stdout
     assert "pruned anchor" in after.stdout
