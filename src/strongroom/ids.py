@@ -6,7 +6,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import NewType
 
 AccountId = NewType("AccountId", str)
@@ -41,6 +41,9 @@ def is_valid_account_id(value: str) -> bool:
     return ACCOUNT_ID_PATTERN.match(value) is not None
 
 
+# Every request asks about the region it was signed for, several times: a bounded cache
+# answers without the regular expressions (a flood of made-up regions only evicts).
+@lru_cache(maxsize=256)
 def is_valid_region(value: str) -> bool:
     return REGION_PATTERN.match(value) is not None
 
@@ -62,6 +65,7 @@ def _partition_table() -> tuple[tuple[str, re.Pattern[str]], ...]:
     return tuple((name, re.compile(rx)) for name, rx in pairs)
 
 
+@lru_cache(maxsize=256)
 def partition_of(region: str) -> Partition:
     """The ARN partition a region belongs to: "aws", "aws-cn", "aws-us-gov", "aws-iso-b", ..."""
     for name, pattern in _partition_table():

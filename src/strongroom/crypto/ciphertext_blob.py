@@ -84,6 +84,12 @@ def _key_uuid(raw: bytes) -> uuid.UUID:
 def open_sealed(key: KeyMaterial, blob: bytes, context: Mapping[str, str]) -> bytes:
     """Authenticate and decrypt; raises MalformedBlob or aead.AuthenticationFailed."""
     _, offset = parse_header(blob)
+    return open_parsed(key, blob, offset, context)
+
+
+def open_parsed(key: KeyMaterial, blob: bytes, offset: int, context: Mapping[str, str]) -> bytes:
+    """:func:`open_sealed` for a blob whose header :func:`parse_header` has read already
+    (``offset`` is what it returned): the header is still authenticated, as AAD."""
     iv = blob[offset : offset + aead.IV_BYTES]
     sealed = blob[offset + aead.IV_BYTES :]
     return aead.decrypt(key, iv, sealed, _aad(blob[:offset], context))

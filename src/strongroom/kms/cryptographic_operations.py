@@ -75,6 +75,9 @@ def checked_context(value: Mapping[str, str] | None) -> Mapping[str, str]:
         return _NO_CONTEXT
     total = 0
     for key, item in value.items():
+        if key.isascii() and item.isascii():  # the usual case: its length is its UTF-8 size
+            total += len(key) + len(item)
+            continue
         try:
             total += len(key.encode("utf-8")) + len(item.encode("utf-8"))
         except UnicodeEncodeError as exc:

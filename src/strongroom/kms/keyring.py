@@ -5,6 +5,7 @@ spec: docs/spec/key-hierarchy.md
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import threading
@@ -104,6 +105,13 @@ def _version_identity(key_id: str, version: int, domain_key_id: bytes) -> bytes:
     return uuid.UUID(key_id).bytes + version.to_bytes(4, "big") + domain_key_id
 
 
+@functools.lru_cache(maxsize=4096)
+def _key_id_text(key_id: uuid.UUID) -> str:
+    # Few keys, many ciphertexts: the text of a blob's key id is built once per key.
+    return str(key_id)
+
+
+@functools.lru_cache(maxsize=4096)  # asked of every symmetric Decrypt and Encrypt's answer
 def key_material_id(key_id: str, version: int) -> str:
     """KMS's KeyMaterialId for a key version: 64 hex digits, stable, derived from the slot
     (not from the material, so it says nothing about the key)."""
@@ -443,7 +451,7 @@ class KeyRing:
             header, _ = ciphertext_blob.parse_header(blob)
         except ciphertext_blob.MalformedBlob as exc:
             raise CiphertextUnusable from exc
-        return str(header.key_id)
+        return _key_id_text(header.key_id)
 
     def decrypt(self, blob: bytes, context: Mapping[str, str]) -> tuple[str, bytes]:
         """(key id, plaintext); :class:`CiphertextUnusable` for any failure at all."""
@@ -457,13 +465,13 @@ class KeyRing:
         except :class:`PartitionDestroyed` for a blob of a destroyed partition whose
         context names that partition's value under ``partition_key_name``."""
         try:
-            header, _ = ciphertext_blob.parse_header(blob)
-            key_id = str(header.key_id)
+            header, offset = ciphertext_blob.parse_header(blob)
+            key_id = _key_id_text(header.key_id)
             material = self._material_for(key_id, header.key_version)
             if material is None:
                 raise CiphertextUnusable
             if header.partition_id is None:
-                plaintext = ciphertext_blob.open_sealed(material, blob, context)
+                plaintext = ciphertext_blob.open_parsed(material, blob, offset, context)
             else:
                 value = None if partition_key_name is None else context.get(partition_key_name)
                 if value is None:
