@@ -27,6 +27,7 @@ from strongroom.crypto.signing import Ed25519Signer
 from strongroom.storage import engines, migrate
 from strongroom.storage.audit_appender import AuditAppenderProcess
 from strongroom.storage.audit_repository import SqlAuditStore
+from tests.support.migrated import sqlite_at_head
 
 REGION = "us-east-1"
 T0 = datetime(2026, 12, 3, 9, 30, tzinfo=UTC)
@@ -67,7 +68,7 @@ def event(n: int) -> AuditEvent:
 
 @pytest.fixture
 def database(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    url = f"sqlite+pysqlite:///{tmp_path / 'data.db'}"
+    url = sqlite_at_head(tmp_path / "data.db", "data")
     engine = engines.create(url)
     migrate.upgrade(engine, "data")
     yield url, engine

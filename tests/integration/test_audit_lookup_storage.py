@@ -16,6 +16,7 @@ from strongroom.audit.lookup_query import EventQuery
 from strongroom.storage import engines, migrate
 from strongroom.storage.audit_lookup_repository import SqlAuditLookup
 from strongroom.storage.audit_repository import SqlAuditStore
+from tests.support.migrated import sqlite_at_head
 from tests.support.postgres import postgres_url_or_skip
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -33,7 +34,7 @@ CAROL = UserIdentity(
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite+pysqlite:///{tmp_path / 'data.db'}"])
+        urls: Iterator[str] = iter([sqlite_at_head(tmp_path / "data.db", "data")])
     else:
         urls = postgres_url_or_skip()
     for url in urls:

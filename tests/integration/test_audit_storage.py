@@ -33,6 +33,7 @@ from strongroom.storage.audit_repository import SqlAuditStore, append_in_transac
 from strongroom.storage.keystore_repository import SqlKeyMaterialStore
 from strongroom.storage.schema import secrets
 from strongroom.storage.signing_key_repository import SqlSigningKeyStore
+from tests.support.migrated import sqlite_at_head
 from tests.support.postgres import postgres_url_or_skip
 
 REGION = "us-east-1"
@@ -42,7 +43,7 @@ T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
-        url = f"sqlite+pysqlite:///{tmp_path / 'data.db'}"
+        url = sqlite_at_head(tmp_path / "data.db", "data")
         urls: Iterator[str] = iter([url])
     else:
         urls = postgres_url_or_skip()

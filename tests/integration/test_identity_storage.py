@@ -20,6 +20,7 @@ from strongroom.identity.ports import (
 )
 from strongroom.storage import engines, migrate
 from strongroom.storage.identity_repository import SqlIdentityStore
+from tests.support.migrated import sqlite_at_head
 from tests.support.postgres import postgres_url_or_skip
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -32,7 +33,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         gate = postgres_url_or_skip()
         url = next(gate)
     else:
-        url = f"sqlite+pysqlite:///{tmp_path / 'data.db'}"
+        url = sqlite_at_head(tmp_path / "data.db", "data")
     created = engines.create(url)
     migrate.upgrade(created, "data")
     try:

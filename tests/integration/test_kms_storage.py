@@ -29,6 +29,7 @@ from strongroom.kms.ports import (
 from strongroom.storage import engines, migrate
 from strongroom.storage.key_directory_repository import SqlKeyDirectoryStore
 from strongroom.storage.keystore_repository import SqlKeyMaterialStore
+from tests.support.migrated import sqlite_at_head
 from tests.support.postgres import postgres_url_or_skip
 
 NOW = datetime(2026, 3, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -43,7 +44,7 @@ def _engine(kind: str, tmp_path: Path, database: str) -> Iterator[Engine]:
         gate = postgres_url_or_skip()
         url = next(gate)
     else:
-        url = f"sqlite:///{tmp_path / f'{database}.db'}"
+        url = sqlite_at_head(tmp_path / f"{database}.db", database)
     engine = engines.create(url)
     try:
         migrate.upgrade(engine, database)

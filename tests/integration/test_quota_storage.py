@@ -18,6 +18,7 @@ from strongroom.storage.instance_repository import SqlServerInstances
 from strongroom.storage.key_directory_repository import SqlKeyDirectoryStore
 from strongroom.storage.schema import server_instances
 from strongroom.storage.secret_repository import SqlSecretStore
+from tests.support.migrated import sqlite_at_head
 from tests.support.postgres import postgres_url_or_skip
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -31,7 +32,7 @@ def data_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engi
         gate = postgres_url_or_skip()
         url = next(gate)
     else:
-        url = f"sqlite:///{tmp_path / 'data.db'}"
+        url = sqlite_at_head(tmp_path / "data.db", "data")
     engine = engines.create(url)
     try:
         migrate.upgrade(engine, "data")

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from strongroom.storage import engines, migrate
 from strongroom.storage.share_repository import SqlShareStore
 from strongroom.tenancy.sharing_ports import ShareNotFound, ShareRecord
+from tests.support.migrated import sqlite_at_head
 from tests.support.postgres import postgres_url_or_skip
 
 NOW = datetime(2026, 12, 2, 9, 30, 15, 123456, tzinfo=UTC)
@@ -26,7 +27,7 @@ def data_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engi
         gate = postgres_url_or_skip()
         url = next(gate)
     else:
-        url = f"sqlite:///{tmp_path / 'data.db'}"
+        url = sqlite_at_head(tmp_path / "data.db", "data")
     engine = engines.create(url)
     try:
         migrate.upgrade(engine, "data")

@@ -30,6 +30,7 @@ from strongroom.storage.usage_repository import SqlUsageStore
 from strongroom.tenancy.certificate_service import StoredCertificate
 from strongroom.tenancy.metering import KMS_SOURCE, SECRETS_MANAGER_SOURCE, DailyCalls
 from strongroom.tenancy.tenants import ACTIVE, DEDICATED, SHARED, TenantRecord
+from tests.support.migrated import sqlite_at_head
 from tests.support.postgres import postgres_url_or_skip
 
 REGION = "us-east-1"
@@ -44,7 +45,7 @@ Counts = tuple[int, int]
 @pytest.fixture(params=["sqlite", "postgresql"])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
-        urls: Iterator[str] = iter([f"sqlite+pysqlite:///{tmp_path / 'data.db'}"])
+        urls: Iterator[str] = iter([sqlite_at_head(tmp_path / "data.db", "data")])
     else:
         urls = postgres_url_or_skip()
     for url in urls:

@@ -19,10 +19,11 @@ from strongroom.crypto.key_material import KeyMaterial
 from strongroom.errors import AccessDeniedException
 from strongroom.kms.cryptographic_operations import DataKey
 from strongroom.secretsmanager.service import SecretsManagerService
-from strongroom.storage import engines, migrate
+from strongroom.storage import engines
 from strongroom.storage.schema import secret_stages, secret_tags, secret_versions, secrets
 from strongroom.storage.secret_repository import SqlSecretStore
 from tests.support.dev_stack import ACCOUNT, root_context
+from tests.support.migrated import sqlite_at_head
 
 REGION = "us-east-1"
 FAKE_KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
@@ -130,9 +131,8 @@ def service_harness(
 ) -> Iterator[Harness]:
     """``cache_entries``: the store's read cache, as an embedded-SQLite server has it (its
     tests must then not write the tables behind the store's back, as ``set_policy`` does)."""
-    engine = engines.create(f"sqlite:///{directory / 'data.db'}")
+    engine = engines.create(sqlite_at_head(directory / "data.db", "data"))
     try:
-        migrate.upgrade(engine, "data")
         authorizer = RecordingAuthorizer()
         data_keys = FakeDataKeys()
         clock = FrozenClock(START)

@@ -39,9 +39,10 @@ from strongroom.errors import (
 from strongroom.ids import AccountId, Partition, Region
 from strongroom.server import aws_json
 from strongroom.server.dispatch import CLOUDTRAIL_OPERATIONS, cloudtrail_model
-from strongroom.storage import engines, migrate
+from strongroom.storage import engines
 from strongroom.storage.audit_lookup_repository import SqlAuditLookup, page_statement
 from strongroom.storage.audit_repository import SqlAuditStore
+from tests.support.migrated import sqlite_at_head
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -109,8 +110,7 @@ def secret(name: str, tenant: str | None = None) -> AuditResource:
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Iterator[Engine]:
-    created = engines.create(f"sqlite+pysqlite:///{tmp_path / 'data.db'}")
-    migrate.upgrade(created, "data")
+    created = engines.create(sqlite_at_head(tmp_path / "data.db", "data"))
     try:
         yield created
     finally:

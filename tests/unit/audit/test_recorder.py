@@ -20,9 +20,10 @@ from strongroom.audit.events import ALARM, AuditEvent
 from strongroom.audit.ports import AuditStoreUnavailable, StoredEvent
 from strongroom.audit.recorder import UNAVAILABLE_MESSAGE, AuditRecorder
 from strongroom.context import Principal
-from strongroom.storage import engines, migrate
+from strongroom.storage import engines
 from strongroom.storage.audit_commit_hook import AuditCommitHook
 from strongroom.storage.audit_repository import SqlAuditStore
+from tests.support.migrated import sqlite_at_head
 
 BUILDER = EventBuilder("123456789012")
 ROOT = Principal("arn:aws:iam::123456789012:root", "123456789012", "AKIAROOT")
@@ -434,8 +435,7 @@ def test_event_loop_waiters_of_a_stopped_recorder_fail_at_once(store: MemoryStor
 
 @pytest.fixture
 def data_engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = engines.create(f"sqlite+pysqlite:///{tmp_path / 'data.db'}")
-    migrate.upgrade(engine, "data")
+    engine = engines.create(sqlite_at_head(tmp_path / "data.db", "data"))
     with engine.begin() as connection:
         connection.execute(text("CREATE TABLE things (name TEXT PRIMARY KEY)"))
     yield engine

@@ -24,9 +24,10 @@ from strongroom.identity.iam_users import IamUsers
 from strongroom.identity.sts import StsService
 from strongroom.ids import AccountId, Partition, Region
 from strongroom.kms.keyring import KeyRing
-from strongroom.storage import engines, migrate
+from strongroom.storage import engines
 from strongroom.storage.access_key_repository import SqlAccessKeyStore
 from strongroom.storage.identity_repository import SqlIdentityStore
+from tests.support.migrated import sqlite_at_head
 from tests.unit.kms.test_keyring import MemoryKeyMaterialStore
 
 ACCOUNT = "123456789012"
@@ -123,9 +124,8 @@ class IdentityStack:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[IdentityStack]:
-    data = engines.create(f"sqlite+pysqlite:///{tmp_path / 'data.db'}")
+    data = engines.create(sqlite_at_head(tmp_path / "data.db", "data"))
     try:
-        migrate.upgrade(data, "data")
         clock = FrozenClock(NOW)
         keyring = KeyRing(random_key(), MemoryKeyMaterialStore(), clock)
         keyring.open()

@@ -28,9 +28,10 @@ from strongroom.kms.key_policy_administration import KeyPolicyAdministration
 from strongroom.kms.key_rotation import KeyRotation
 from strongroom.kms.key_usage import KeyUsageTracker
 from strongroom.kms.keyring import KeyRing
-from strongroom.storage import engines, migrate
+from strongroom.storage import engines
 from strongroom.storage.key_directory_repository import SqlKeyDirectoryStore
 from strongroom.storage.keystore_repository import SqlKeyMaterialStore
+from tests.support.migrated import sqlite_at_head
 
 ACCOUNT = "111122223333"
 REGION = "us-east-1"
@@ -134,11 +135,9 @@ class KmsStack:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[KmsStack]:
-    data = engines.create(f"sqlite+pysqlite:///{tmp_path / 'data.db'}")
-    keystore = engines.create(f"sqlite+pysqlite:///{tmp_path / 'keystore.db'}")
+    data = engines.create(sqlite_at_head(tmp_path / "data.db", "data"))
+    keystore = engines.create(sqlite_at_head(tmp_path / "keystore.db", "keystore"))
     try:
-        migrate.upgrade(data, "data")
-        migrate.upgrade(keystore, "keystore")
         clock = FrozenClock(NOW)
         keyring = KeyRing(random_key(), SqlKeyMaterialStore(keystore), clock)
         keyring.open()

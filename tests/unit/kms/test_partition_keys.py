@@ -23,9 +23,10 @@ from strongroom.kms.partition_keys import (
     partition_identity,
 )
 from strongroom.kms.ports import PartitionLimitReached
-from strongroom.storage import engines, migrate
+from strongroom.storage import engines
 from strongroom.storage.keystore_repository import SqlKeyMaterialStore
 from strongroom.storage.schema import key_partitions, key_versions
+from tests.support.migrated import sqlite_at_head
 
 CLOCK = FrozenClock(datetime(2026, 1, 1, tzinfo=UTC))
 NAME = "tenant_id"
@@ -37,9 +38,8 @@ def context(value: str) -> dict[str, str]:
 
 @pytest.fixture
 def keystore(tmp_path: Path) -> Iterator[Engine]:
-    engine = engines.create(f"sqlite+pysqlite:///{tmp_path / 'keystore.db'}")
+    engine = engines.create(sqlite_at_head(tmp_path / "keystore.db", "keystore"))
     try:
-        migrate.upgrade(engine, "keystore")
         yield engine
     finally:
         engine.dispose()
