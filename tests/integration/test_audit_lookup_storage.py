@@ -36,7 +36,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
         urls: Iterator[str] = iter([sqlite_at_head(tmp_path / "data.db", "data")])
     else:
-        urls = postgres_url_or_skip()
+        urls = postgres_url_or_skip("data")
     for url in urls:
         created = engines.create(url)
         migrate.upgrade(created, "data")

@@ -46,7 +46,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         url = sqlite_at_head(tmp_path / "data.db", "data")
         urls: Iterator[str] = iter([url])
     else:
-        urls = postgres_url_or_skip()
+        urls = postgres_url_or_skip("data")
     for url in urls:
         created = engines.create(url)
         migrate.upgrade(created, "data")

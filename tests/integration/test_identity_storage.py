@@ -30,7 +30,7 @@ ARN = "arn:aws:iam::123456789012"
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "postgres":
-        gate = postgres_url_or_skip()
+        gate = postgres_url_or_skip("data")
         url = next(gate)
     else:
         url = sqlite_at_head(tmp_path / "data.db", "data")

@@ -41,7 +41,7 @@ def _engine(kind: str, tmp_path: Path, database: str) -> Iterator[Engine]:
     """A migrated ``database`` ("data" or "keystore") on a fresh SQLite file or PostgreSQL."""
     gate = None
     if kind == "postgres":
-        gate = postgres_url_or_skip()
+        gate = postgres_url_or_skip(database)
         url = next(gate)
     else:
         url = sqlite_at_head(tmp_path / f"{database}.db", database)

@@ -29,7 +29,7 @@ ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 def data_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     gate = None
     if request.param == "postgres":
-        gate = postgres_url_or_skip()
+        gate = postgres_url_or_skip("data")
         url = next(gate)
     else:
         url = sqlite_at_head(tmp_path / "data.db", "data")

@@ -38,10 +38,10 @@ def dev_settings(engine: str, data_dir: Path) -> Iterator[Settings]:
         yield Settings(dev=True, data_dir=data_dir, reaper_interval_seconds=3600)
         return
     # The data database comes through the skip-or-fail gate; the keystore is a second one.
-    gate = postgres_url_or_skip()
+    gate = postgres_url_or_skip("data")
     data_url = next(gate)
     try:
-        keystore_url, keystore_name = create_database()
+        keystore_url, keystore_name = create_database("keystore")
         try:
             yield Settings(
                 dev=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import uuid
 from collections.abc import Iterator
@@ -22,16 +23,46 @@ def _unavailable(reason: str) -> None:
     pytest.skip(f"PostgreSQL not available: {reason}")
 
 
-def create_database() -> tuple[str, str]:
-    """(url of a new empty database, its name)."""
+def create_database(schema: str | None = None) -> tuple[str, str]:
+    """(url of a new database, its name): empty, or with ``schema`` ("data" or "keystore")
+    at the newest revision, cloned from a template this process migrated once (as the
+    fixture's own ``migrate.upgrade`` would leave it; that call then finds nothing to do)."""
     name = f"strongroom_test_{uuid.uuid4().hex[:12]}"
+    template = f' TEMPLATE "{_template(schema)}"' if schema is not None else ""
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"{template}'))
     finally:
         admin.dispose()
-    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}", name
+    return _url(name), name
+
+
+def _url(name: str) -> str:
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+# schema -> name of this process's template database, migrated to the newest revision.
+# One per process: nobody else connects to it while it is cloned (PostgreSQL refuses to
+# copy a database others are connected to). Dropped when the process exits.
+_TEMPLATES: dict[str, str] = {}
+
+
+def _template(schema: str) -> str:
+    if schema not in {"data", "keystore"}:
+        raise ValueError(schema)
+    if schema not in _TEMPLATES:
+        from strongroom.storage import engines, migrate
+
+        url, name = create_database()
+        atexit.register(drop_database, name)
+        engine = engines.create(url)
+        try:
+            migrate.upgrade(engine, schema)
+        finally:
+            engine.dispose()
+        _TEMPLATES[schema] = name
+    return _TEMPLATES[schema]
 
 
 def drop_database(name: str) -> None:
@@ -43,9 +74,11 @@ def drop_database(name: str) -> None:
         admin.dispose()
 
 
-def postgres_url_or_skip() -> Iterator[str]:
+def postgres_url_or_skip(schema: str | None = None) -> Iterator[str]:
+    """A new database (see ``create_database``), dropped afterwards; skips, or fails when
+    CI requires PostgreSQL, without a server."""
     try:
-        url, name = create_database()
+        url, name = create_database(schema)
     except OperationalError as exc:
         _unavailable(f"cannot connect to {ADMIN_URL} ({type(exc).__name__})")
         return
