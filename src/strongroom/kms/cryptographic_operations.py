@@ -318,7 +318,7 @@ class CryptographicOperations:
         _dry_run(dry_run and ignore_ciphertext)
         try:
             key_id, version, plaintext = self._keyring.decrypt_versioned(
-                blob, checked_context(context), record.partition_key_name
+                blob, context, record.partition_key_name  # checked on the way in
             )
         except CiphertextUnusable as exc:
             raise InvalidCiphertextException("") from exc
