@@ -317,8 +317,9 @@ class CryptographicOperations:
         _require_usage(record, ENCRYPT_DECRYPT, "Decrypt")
         _dry_run(dry_run and ignore_ciphertext)
         try:
+            # ``context`` was checked on the way in.
             key_id, version, plaintext = self._keyring.decrypt_versioned(
-                blob, context, record.partition_key_name  # checked on the way in
+                blob, context, record.partition_key_name
             )
         except CiphertextUnusable as exc:
             raise InvalidCiphertextException("") from exc
