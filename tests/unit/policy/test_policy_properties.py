@@ -644,13 +644,22 @@ def add_statement(scenario: dict[str, Any], where: str, statement: Json) -> dict
     return changed
 
 
+# A statement added to one policy of a scenario, where it may go; shared by the default
+# properties below and their slow reruns at full example counts.
+ADDED_ALLOW_CASES: dict[str, st.SearchStrategy[Any]] = {
+    "request": requests(),
+    "scenario": scenarios(),
+    "data": st.data(),
+    "where": st.sampled_from(["identity", "resource"]),
+}
+ADDED_DENY_CASES = {
+    **ADDED_ALLOW_CASES,
+    "where": st.sampled_from(["identity", "resource", "boundary"]),
+}
+
+
 @DEFAULT_SCENARIO_SETTINGS
-@given(
-    request=requests(),
-    scenario=scenarios(),
-    data=st.data(),
-    where=st.sampled_from(["identity", "resource", "boundary"]),
-)
+@given(**ADDED_DENY_CASES)
 def test_adding_a_deny_never_adds_an_allow(
     request: RequestContext, scenario: dict[str, Any], data: st.DataObject, where: str
 ) -> None:
@@ -662,12 +671,7 @@ def test_adding_a_deny_never_adds_an_allow(
 
 
 @DEFAULT_SCENARIO_SETTINGS
-@given(
-    request=requests(),
-    scenario=scenarios(),
-    data=st.data(),
-    where=st.sampled_from(["identity", "resource"]),
-)
+@given(**ADDED_ALLOW_CASES)
 def test_adding_an_allow_never_removes_one(
     request: RequestContext, scenario: dict[str, Any], data: st.DataObject, where: str
 ) -> None:
@@ -764,12 +768,7 @@ def test_slow_single_statement_agrees_with_the_oracle(
 
 @pytest.mark.slow
 @SCENARIO_SETTINGS
-@given(
-    request=requests(),
-    scenario=scenarios(),
-    data=st.data(),
-    where=st.sampled_from(["identity", "resource", "boundary"]),
-)
+@given(**ADDED_DENY_CASES)
 def test_slow_adding_a_deny_never_adds_an_allow(
     request: RequestContext, scenario: dict[str, Any], data: st.DataObject, where: str
 ) -> None:
@@ -778,12 +777,7 @@ def test_slow_adding_a_deny_never_adds_an_allow(
 
 @pytest.mark.slow
 @SCENARIO_SETTINGS
-@given(
-    request=requests(),
-    scenario=scenarios(),
-    data=st.data(),
-    where=st.sampled_from(["identity", "resource"]),
-)
+@given(**ADDED_ALLOW_CASES)
 def test_slow_adding_an_allow_never_removes_one(
     request: RequestContext, scenario: dict[str, Any], data: st.DataObject, where: str
 ) -> None:
