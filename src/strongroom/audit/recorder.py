@@ -11,8 +11,8 @@ call; any other submission ends the wait at once.
 
 With an ``offload`` (the appender process, on embedded SQLite), the events of callers on
 the event loop are appended there instead, and the loop hears of their durability without
-this thread; each offloaded batch is then handed to this thread in one piece, for the
-observers and metrics only.
+this thread; the metrics and observers see each offloaded batch on the loop when it
+settles, and only the alarms they raise come to this thread.
 
 After a batch is durable (and after a mutation's event committed with the mutation, which
 the commit hook reports through ``committed``) each event goes to the observers: the alarm
@@ -435,7 +435,7 @@ def _settle_on_loop(waiters: list[tuple[asyncio.Future[None], BaseException | No
 @dataclass(slots=True)
 class _Offloaded:
     """An offloaded submission's report, on its loop: settles the caller's future and keeps
-    the durable events for the batch's hand-over to the writer thread."""
+    the durable events for the batch's observers."""
 
     durable: list[tuple[Sequence[AuditEvent], Collection[str]]]
     future: asyncio.Future[None]

@@ -209,12 +209,12 @@ def server(
     # walks only what requests left behind. Unfrozen, it walked about 150,000 objects in
     # about 100 ms, stalling every request in flight (docs/performance.md).
     gc.freeze()
-    # What a server holds after it starts (10,000 tenants' roles, keys and policies in its
-    # caches: about 170,000 objects) is walked by every full collection, 160-340 ms each,
-    # and at the default young-generation threshold (700) the objects of the calls in
-    # flight, promoted at every young collection, set off a full one every few seconds.
-    # Collected only when 20,000 young objects outlive their calls, requests' garbage goes
-    # by reference counting and full collections become rare.
+    # What a server caches after it starts (10,000 tenants' roles, keys and policies: about
+    # 170,000 objects) is walked by every full collection. At the default young-generation
+    # threshold (700) the objects of the calls in flight are promoted at every young
+    # collection and soon set off a full one: 160-340 ms each, while 10,000 tenants were
+    # created under load (docs/performance.md). Collected only when 20,000 young objects
+    # outlive their calls, requests' garbage goes by reference counting.
     gc.set_threshold(GC_YOUNG_THRESHOLD)
     try:
         uvicorn.run(

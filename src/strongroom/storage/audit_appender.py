@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 
 from strongroom.audit.events import AuditEvent
 from strongroom.audit.ports import AuditStoreUnavailable
-from strongroom.audit.recorder import UNAVAILABLE_MESSAGE
+from strongroom.audit.recorder import DEFAULT_DEFER_SECONDS, UNAVAILABLE_MESSAGE
 from strongroom.clock import Clock
 from strongroom.storage import audit_appender_protocol as protocol
 
@@ -39,8 +39,6 @@ log = logging.getLogger(__name__)
 
 _READ_BYTES = 1 << 16
 _STOP_SECONDS = 30.0
-# As long as a deferrable submission waits for company (the recorder's writer waits as long).
-DEFAULT_DEFER_SECONDS = 0.02
 # Starting takes an interpreter and the storage imports: well under this, even on a busy box.
 _READY_SECONDS = 30.0
 
