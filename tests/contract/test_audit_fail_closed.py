@@ -37,7 +37,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 def block(server: RunningServer) -> None:
     with closing(sqlite3.connect(data_db(server), timeout=30)) as connection:
         connection.execute(
-            "CREATE TRIGGER audit_blocked BEFORE INSERT ON audit_inbox_events "
+            "CREATE TRIGGER audit_blocked BEFORE INSERT ON audit_events "
             "BEGIN SELECT RAISE(ABORT, 'audit blocked'); END"
         )
         connection.commit()

@@ -135,7 +135,7 @@ def test_an_unwritable_trail_fails_the_submission_then_recovers(
     path = database[0].removeprefix("sqlite+pysqlite:///")
     with contextlib.closing(sqlite3.connect(path)) as connection:
         connection.execute(
-            "CREATE TRIGGER audit_blocked BEFORE INSERT ON audit_inbox_events "
+            "CREATE TRIGGER audit_blocked BEFORE INSERT ON audit_events "
             "BEGIN SELECT RAISE(ABORT, 'blocked'); END"
         )
         connection.commit()

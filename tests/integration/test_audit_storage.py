@@ -29,12 +29,10 @@ from strongroom.crypto.key_material import KeyMaterial
 from strongroom.crypto.signing import Ed25519Signer
 from strongroom.kms.keyring import KeyRing
 from strongroom.storage import engines, migrate
-from strongroom.storage.audit_lookup_repository import SqlAuditLookup
 from strongroom.storage.audit_repository import SqlAuditStore, append_in_transaction
 from strongroom.storage.keystore_repository import SqlKeyMaterialStore
 from strongroom.storage.schema import secrets
 from strongroom.storage.signing_key_repository import SqlSigningKeyStore
-from strongroom.storage.usage_repository import SqlUsageStore
 from tests.support.migrated import sqlite_at_head
 from tests.support.postgres import postgres_url_or_skip
 
@@ -144,7 +142,6 @@ def test_append_chains_and_scan_returns_exactly_what_was_stored(store: SqlAuditS
 
 def test_lookup_columns_and_resource_rows(store: SqlAuditStore, engine: Engine) -> None:
     stored = store.append([event(7)])[0]
-    store.settle()  # SQLite's appends wait in the inbox until a reader moves them
     with engine.connect() as connection:
         row = connection.execute(
             text(
@@ -227,65 +224,6 @@ def test_a_failed_append_raises_unavailable_and_leaves_the_chain_intact(
         store.append([event(2), first])  # the event id is already stored
     assert [e.seq for e in store.scan(REGION)] == [1]
     assert store.append([event(3)])[0].seq == 2
-    assert check(store).ok
-
-
-def stored_rows(engine: Engine, table: str) -> int:
-    with engine.connect() as connection:
-        return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608 - a test's own table names
-
-
-@pytest.fixture
-def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
-    """PostgreSQL's appends write the trail itself (audit_repository._append_tables)."""
-    created = engines.create(sqlite_at_head(tmp_path / "data.db", "data"))
-    try:
-        yield created
-    finally:
-        created.dispose()
-
-
-def test_sqlite_appends_wait_in_the_inbox_until_a_reader_settles_them(
-    sqlite_engine: Engine, clock: FrozenClock
-) -> None:
-    engine = sqlite_engine
-    store = SqlAuditStore(engine, signer=SIGNER, clock=clock)
-    stored = store.append([event(n) for n in range(3)]) + store.append([event(3)])
-    assert (stored_rows(engine, "audit_inbox_events"), stored_rows(engine, "audit_events")) == (
-        4,
-        0,
-    )
-    assert stored_rows(engine, "audit_inbox_resources") == 4 * 2
-    assert list(store.scan(REGION)) == stored  # the reader moved them first
-    assert (stored_rows(engine, "audit_inbox_events"), stored_rows(engine, "audit_events")) == (
-        0,
-        4,
-    )
-    assert stored_rows(engine, "audit_inbox_resources") == 0
-    assert store.settle() == 0
-    assert check(store).ok
-
-
-def test_the_tail_and_the_roll_up_read_events_still_in_the_inbox(
-    store: SqlAuditStore, engine: Engine
-) -> None:
-    store.append([event(n) for n in range(5)])
-    batch = SqlAuditLookup(engine).follow({REGION: 0}, None, 100)
-    assert [found.seq for found in batch.events] == [1, 2, 3, 4, 5]
-    assert batch.positions == {REGION: 5}
-    store.append([event(5)])
-    assert SqlUsageStore(engine, tenant_tag_key="customer").roll_up(T0.date()).events == 6
-
-
-def test_an_event_id_the_trail_already_holds_is_refused_at_append(store: SqlAuditStore) -> None:
-    first = event(1)
-    store.append([first])
-    store.settle()  # now in the trail proper, not in the inbox
-    with pytest.raises(AuditStoreUnavailable):
-        store.append([event(2), first])
-    assert store.settle() == 0  # nothing was let into the inbox to block the next move
-    assert store.append([event(3)])[0].seq == 2
-    assert [e.seq for e in store.scan(REGION)] == [1, 2]
     assert check(store).ok
 
 

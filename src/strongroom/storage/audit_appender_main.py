@@ -5,15 +5,13 @@ Started by the server (``storage/audit_appender.py``) as
 ``audit_appender_protocol`` on its stdin and stdout. It reads every submission that has
 arrived, appends them all in one transaction, answers one batch frame, and reads again:
 while one batch commits the next one gathers in the pipe. It exits when its stdin closes
-(the server stopped or died), after answering what it read. On SQLite the events land in
-the audit inbox; this process moves them into the trail in bulk (``_settle``).
+(the server stopped or died), after answering what it read.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import select
 import sys
 import time
 from collections.abc import Callable
@@ -32,15 +30,6 @@ log = logging.getLogger("strongroom.audit.appender")
 
 # A transaction takes submissions up to this many bytes (an event is about a kilobyte).
 MAX_BATCH_BYTES = 512 * 1024
-# The inbox is moved into the trail (SqlAuditStore.settle) once this many events wait there,
-# or as soon as no submission arrives for SETTLE_IDLE_SECONDS. A move writes each lookup
-# index's pages once for all its events, where commits of a few events wrote one page per
-# index per event, and it does not wait for the disk. While it runs, submissions wait: 128
-# events take a few milliseconds, about what the server needs to send the answers just
-# given and bring the next calls (512 stalled every call for tens of milliseconds;
-# docs/performance.md).
-SETTLE_EVENTS = 128
-SETTLE_IDLE_SECONDS = 0.005
 _READ_BYTES = 1 << 20
 
 
@@ -145,41 +134,18 @@ def serve(input_fd: int, output_fd: int, data_url: str) -> None:
         appender = Appender(store.append, clock)
         reader = protocol.FrameReader()
         waiting: list[bytes] = []
-        unsettled = 0
         while True:
             if not waiting:
-                if unsettled and not _readable(input_fd, SETTLE_IDLE_SECONDS):
-                    unsettled = 0
-                    _settle(store)
                 data = os.read(input_fd, _READ_BYTES)
                 if not data:
-                    _settle(store)
                     return
                 waiting = reader.feed(data)
                 continue
             batch, waiting = _take_batch(waiting)
             statuses, written, seconds = appender.write(batch)
             _write_all(output_fd, protocol.batch(statuses, written, seconds))
-            unsettled += written
-            if unsettled >= SETTLE_EVENTS:
-                unsettled = 0
-                _settle(store)
     finally:
         engine.dispose()
-
-
-def _readable(fd: int, timeout: float) -> bool:
-    ready, _, _ = select.select([fd], [], [], timeout)
-    return bool(ready)
-
-
-def _settle(store: SqlAuditStore) -> None:
-    """Move the inbox into the trail. Nothing waits for this: a failure leaves the events
-    in the inbox, durable, for the next settle (any reader's, or this process's)."""
-    try:
-        store.settle()
-    except AuditStoreUnavailable as exc:
-        log.error("audit appender: the inbox was not settled (%s)", exc)
 
 
 def _take_batch(payloads: list[bytes]) -> tuple[list[bytes], list[bytes]]:

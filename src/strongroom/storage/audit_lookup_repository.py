@@ -18,7 +18,6 @@ from sqlalchemy import (
 
 from strongroom.audit.lookup_query import EventCursor, EventQuery, FoundEvent, TailBatch
 from strongroom.storage import engines
-from strongroom.storage.audit_repository import settle, settled_head
 from strongroom.storage.schema import audit_chain_heads, audit_event_resources, audit_events
 
 _E = audit_events
@@ -180,7 +179,6 @@ class SqlAuditLookup:
         self._engine = engine
 
     def find(self, query: EventQuery, after: EventCursor | None, limit: int) -> list[FoundEvent]:
-        settle(self._engine)
         with engines.transaction(self._engine, write=False) as connection:
             rows = connection.execute(page_statement(query, after, limit)).all()
         return _found(rows)
@@ -192,22 +190,22 @@ class SqlAuditLookup:
 
     def follow(self, positions: Mapping[str, int], tenant: str | None, window: int) -> TailBatch:
         """Events appended after ``positions`` (region → last seq read), at most ``window``
-        seqs further per region, in append order; and how far each chain was read. The inbox
-        is settled first, and one read transaction reads up to the trail's settled head, so
-        every seq up to it is there and is read."""
+        seqs further per region, in append order; and how far each chain was read. One read
+        transaction, so every seq up to a head it sees is committed and is read."""
         events: list[FoundEvent] = []
         reached: dict[str, int] = dict(positions)
-        settle(self._engine)
         with engines.transaction(self._engine, write=False) as connection:
-            regions = connection.execute(select(audit_chain_heads.c.region)).scalars().all()
-            for region in sorted(regions):
-                start = reached.get(region, 0)
-                stop = min(settled_head(connection, region), start + window)
+            heads = connection.execute(
+                select(audit_chain_heads.c.region, audit_chain_heads.c.seq)
+            ).all()
+            for head in sorted(heads, key=lambda h: h.region):
+                start = reached.get(head.region, 0)
+                stop = min(int(head.seq), start + window)
                 if stop <= start:
                     continue
-                rows = connection.execute(_follow_statement(region, start, stop, tenant))
+                rows = connection.execute(_follow_statement(head.region, start, stop, tenant))
                 events.extend(_found(rows.all()))
-                reached[region] = stop
+                reached[head.region] = stop
         return TailBatch(events=tuple(events), positions=reached)
 
 

@@ -37,8 +37,6 @@ from strongroom.storage.schema import (
     audit_checkpoints,
     audit_event_resources,
     audit_events,
-    audit_inbox_events,
-    audit_inbox_resources,
     audit_pruned,
 )
 
@@ -137,100 +135,13 @@ class _Statements:
             .values(seq=bindparam("h_seq"), hash=bindparam("h_hash")),
             dialect,
         )
-        # On SQLite events are appended to the inbox; settle() moves them to the trail.
-        events, resources = _append_tables(dialect)
-        self.insert_event = _Compiled(insert(events).values(_values(events)), dialect)
-        self.insert_resource = _Compiled(insert(resources).values(_values(resources)), dialect)
+        self.insert_event = _Compiled(insert(audit_events).values(_values(audit_events)), dialect)
+        self.insert_resource = _Compiled(
+            insert(audit_event_resources).values(_values(audit_event_resources)), dialect
+        )
         self.insert_checkpoint = _Compiled(
             insert(audit_checkpoints).values(_values(audit_checkpoints)), dialect
         )
-        self.settle = _move_statements(dialect)
-
-
-def _append_tables(dialect: Dialect) -> tuple[Any, Any]:
-    """Where appends write: on SQLite the inbox (schema.py says why). PostgreSQL's writers
-    run concurrently, and a move racing them could lose rows; they write the trail."""
-    if dialect.name == "sqlite":
-        return audit_inbox_events, audit_inbox_resources
-    return audit_events, audit_event_resources
-
-
-def _move_statements(dialect: Dialect) -> tuple[str, ...]:
-    """settle()'s SQL: the inbox's rows into the trail in seq order, then the inbox emptied."""
-    moves = []
-    for target, source in (
-        (audit_events, audit_inbox_events),
-        (audit_event_resources, audit_inbox_resources),
-    ):
-        columns = [column.name for column in target.c]
-        rows = select(*(source.c[name] for name in columns)).order_by(
-            *(source.c[name] for name in ("region", "seq"))
-        )
-        moves.append(str(insert(target).from_select(columns, rows).compile(dialect=dialect)))
-    emptying = [str(delete(table).compile(dialect=dialect)) for table in _INBOX_TABLES]
-    return (*moves, *emptying)
-
-
-_INBOX_TABLES = (audit_inbox_events, audit_inbox_resources)
-_INBOX_PENDING = "SELECT 1 FROM audit_inbox_events LIMIT 1"
-
-
-def settle(engine: Engine) -> int:
-    """Move the audit inbox into the trail (SQLite; nothing to do on PostgreSQL): every
-    reader of the trail calls this first, so it reads every event appended before. Returns
-    the events moved. One transaction: a crash leaves them all in the inbox, or none."""
-    if engine.dialect.name != "sqlite":
-        return 0
-    joined = engines.joined(engine)
-    if joined is not None:
-        # Inside a unit of work this thread holds the write lock: move on its connection.
-        return _move(joined.connection.cursor(), engine.dialect)
-    try:
-        dbapi = engine.raw_connection()
-        try:
-            cursor = dbapi.cursor()
-            try:
-                if cursor.execute(_INBOX_PENDING).fetchone() is None:
-                    return 0
-                # The moved rows are copies of rows already durable in the inbox: a power
-                # loss can only undo the whole move, so it need not wait for the disk.
-                cursor.execute("PRAGMA synchronous=NORMAL")
-                try:
-                    cursor.execute("BEGIN IMMEDIATE")
-                    try:
-                        moved = _move(cursor, engine.dialect)
-                        cursor.execute("COMMIT")
-                    except BaseException:
-                        dbapi.rollback()
-                        raise
-                finally:
-                    cursor.execute("PRAGMA synchronous=FULL")
-                return moved
-            finally:
-                cursor.close()
-        finally:
-            dbapi.close()
-    except engine.dialect.loaded_dbapi.Error as exc:
-        raise AuditStoreUnavailable(f"audit inbox not settled ({type(exc).__name__})") from exc
-
-
-def settled_head(connection: Connection, region: str) -> int:
-    """The region's newest seq in the trail proper (0 if none): every seq up to it is there,
-    in the reader's snapshot. The chain head may be ahead of it by what the inbox holds."""
-    value = connection.execute(
-        select(func.max(audit_events.c.seq)).where(audit_events.c.region == region)
-    ).scalar()
-    return 0 if value is None else int(value)
-
-
-def _move(cursor: Any, dialect: Dialect) -> int:
-    statements = _statements_for(dialect)
-    move_events, move_resources, *emptying = statements.settle
-    moved = int(cursor.execute(move_events).rowcount)
-    cursor.execute(move_resources)
-    for statement in emptying:
-        cursor.execute(statement)
-    return moved
 
 
 _STATEMENTS: dict[tuple[str, str], _Statements] = {}
@@ -634,18 +545,13 @@ class SqlAuditStore:
         except SQLAlchemyError as exc:
             raise AuditStoreUnavailable(f"checkpoint not written ({type(exc).__name__})") from exc
 
-    def settle(self) -> int:
-        """Move the inbox into the trail (see ``settle``); the events moved."""
-        return settle(self._engine)
-
-    # -- reading: each reader settles the inbox first -------------------------------------
+    # -- reading -------------------------------------------------------------------------
 
     def scan(
         self, region: str, start_seq: int = 1, end_seq: int | None = None
     ) -> Iterator[StoredEvent]:
         """The region's events from ``start_seq`` to ``end_seq`` (inclusive), in seq order,
         read in pages so a long chain is never held in memory."""
-        settle(self._engine)
         next_seq = start_seq
         while True:
             condition = and_(audit_events.c.region == region, audit_events.c.seq >= next_seq)
@@ -671,7 +577,6 @@ class SqlAuditStore:
         (``StoredEvent.index``), for verification: per page, the events and then the
         resource rows of their seq range, in one snapshot."""
         resources = audit_event_resources
-        settle(self._engine)
         next_seq = start_seq
         while True:
             condition = and_(audit_events.c.region == region, audit_events.c.seq >= next_seq)
@@ -757,7 +662,6 @@ class SqlAuditStore:
         self, tenant: str, start: datetime | None = None, end: datetime | None = None
     ) -> list[StoredEvent]:
         """One tenant's events (all regions) in [start, end), by region then seq."""
-        settle(self._engine)
         condition = audit_events.c.tenant == tenant
         if start is not None:
             condition = and_(condition, audit_events.c.event_time >= start)
@@ -775,7 +679,6 @@ class SqlAuditStore:
 
     def first_seq(self, region: str) -> int | None:
         """The oldest seq still stored for the region (None: no events)."""
-        settle(self._engine)
         with engines.transaction(self._engine, write=False) as connection:
             value = connection.execute(
                 select(func.min(audit_events.c.seq)).where(audit_events.c.region == region)
@@ -785,22 +688,22 @@ class SqlAuditStore:
     def last_seq_before(self, region: str, cutoff: datetime) -> int:
         """The end of the region's prefix of events older than ``cutoff`` (0 if none):
         only a prefix is ever pruned, so the chain stays one piece."""
-        settle(self._engine)
         with engines.transaction(self._engine, write=False) as connection:
-            head = settled_head(connection, region)
-            if head == 0:
+            head = connection.execute(
+                select(audit_chain_heads.c.seq).where(audit_chain_heads.c.region == region)
+            ).scalar()
+            if head is None:
                 return 0
             first_kept = connection.execute(
                 select(func.min(audit_events.c.seq)).where(
                     and_(audit_events.c.region == region, audit_events.c.event_time >= cutoff)
                 )
             ).scalar()
-        return head if first_kept is None else int(first_kept) - 1
+        return int(head) if first_kept is None else int(first_kept) - 1
 
     def prune(self, region: str, through_seq: int, pruned_at: datetime) -> int:
         """Delete the region's events up to ``through_seq`` and leave the anchor (that
         event's seq and hash) in the same transaction; returns the events deleted."""
-        settle(self._engine)
         try:
             with engines.transaction(self._engine, write=True) as connection:
                 last = connection.execute(

@@ -82,9 +82,9 @@ _OPEN: ContextVar[Mapping[Engine, Connection]] = ContextVar("strongroom_open_tra
 def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
     """One transaction: committed when the block ends, rolled back if it raises. Inside a
     ``unit_of_work`` on the same engine it is part of that one instead."""
-    open_connection = joined(engine)
-    if open_connection is not None:
-        yield open_connection
+    joined = _OPEN.get({}).get(engine)
+    if joined is not None:
+        yield joined
         return
     hook = _COMMIT_HOOKS.get(engine) if write else None
     after_commit: Callable[[], None] | None = None
@@ -96,11 +96,6 @@ def transaction(engine: Engine, *, write: bool) -> Iterator[Connection]:
                 after_commit = hook(connection)
     if after_commit is not None:
         after_commit()
-
-
-def joined(engine: Engine) -> Connection | None:
-    """The connection of the unit of work open on ``engine`` in this thread, if any."""
-    return _OPEN.get({}).get(engine)
 
 
 @contextmanager

@@ -468,44 +468,25 @@ iam_sessions = Table(
 # -- Audit trail (migration 0006): one hash chain per region ----------------------------
 # ``record`` is the canonical JSON the chain covers; the other columns are copies of its
 # fields, kept for lookups. ``hash`` = sha256(previous_hash || record).
-
-
-def _audit_event_columns() -> list[Column[Any]]:
-    return [
-        Column("region", String(32), primary_key=True),
-        Column("seq", BigInteger, primary_key=True, autoincrement=False),
-        Column("event_id", String(36), nullable=False),
-        Column("event_time", UtcTimestamp, nullable=False),
-        Column("event_name", String(128), nullable=False),
-        Column("event_source", String(64), nullable=False),
-        Column("read_only", Integer, nullable=False),
-        Column("username", String(256)),
-        Column("access_key_id", String(32)),
-        Column("principal_arn", String(2048)),
-        Column("tenant", String(64)),
-        Column("error_code", String(128)),
-        Column("event_type", String(32), nullable=False),
-        Column("record", LargeBinary, nullable=False),
-        Column("previous_hash", LargeBinary, nullable=False),
-        Column("hash", LargeBinary, nullable=False),
-    ]
-
-
-def _audit_resource_columns() -> list[Column[Any]]:
-    return [
-        Column("region", String(32), primary_key=True),
-        Column("seq", BigInteger, primary_key=True, autoincrement=False),
-        Column("resource_name", String(2048), primary_key=True),
-        Column("resource_type", String(64), nullable=False),
-        Column("event_time", UtcTimestamp, nullable=False),
-    ]
-
-
 audit_events = Table(
     "audit_events",
     data_metadata,
-    *_audit_event_columns(),
-    UniqueConstraint("event_id"),
+    Column("region", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_id", String(36), nullable=False, unique=True),
+    Column("event_time", UtcTimestamp, nullable=False),
+    Column("event_name", String(128), nullable=False),
+    Column("event_source", String(64), nullable=False),
+    Column("read_only", Integer, nullable=False),
+    Column("username", String(256)),
+    Column("access_key_id", String(32)),
+    Column("principal_arn", String(2048)),
+    Column("tenant", String(64)),
+    Column("error_code", String(128)),
+    Column("event_type", String(32), nullable=False),
+    Column("record", LargeBinary, nullable=False),
+    Column("previous_hash", LargeBinary, nullable=False),
+    Column("hash", LargeBinary, nullable=False),
     Index(None, "region", "event_time"),
     Index(None, "event_name", "event_time"),
     Index(None, "username", "event_time"),
@@ -521,21 +502,14 @@ audit_events = Table(
 audit_event_resources = Table(
     "audit_event_resources",
     data_metadata,
-    *_audit_resource_columns(),
+    Column("region", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("resource_name", String(2048), primary_key=True),
+    Column("resource_type", String(64), nullable=False),
+    Column("event_time", UtcTimestamp, nullable=False),
     Index(None, "resource_name", "event_time"),
     Index(None, "resource_type", "event_time"),
 )
-
-# -- The audit inbox (migration 0009): on SQLite, chained events land here first --------
-# The same rows as above, without the lookup indexes: a commit of a few events then writes
-# a few pages instead of one page per index per event (docs/performance.md). Every reader
-# of the trail first moves the inbox into the tables above (audit_repository.settle), so
-# nothing reads a trail the inbox is missing from. On SQLite a trigger (migration 0009)
-# refuses an event id the trail already has.
-audit_inbox_events = Table(
-    "audit_inbox_events", data_metadata, *_audit_event_columns(), UniqueConstraint("event_id")
-)
-audit_inbox_resources = Table("audit_inbox_resources", data_metadata, *_audit_resource_columns())
 
 # The newest (seq, hash) of each region's chain: the row appenders lock.
 audit_chain_heads = Table(

@@ -25,7 +25,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import ColumnElement
 
 from strongroom.storage import engines
-from strongroom.storage.audit_repository import settle, settled_head
 from strongroom.storage.schema import (
     audit_chain_heads,
     audit_events,
@@ -86,7 +85,6 @@ class SqlUsageStore:
         never wait for a scan of thousands of events. If the watermark moved in between
         (another server counted that batch), nothing is written and the caller goes on."""
         watermarks = tenant_usage_watermarks
-        settle(self._engine)
         with engines.transaction(self._engine, write=False) as connection:
             watermark = int(
                 connection.execute(
@@ -94,9 +92,14 @@ class SqlUsageStore:
                 ).scalar()
                 or 0
             )
-            # Every seq at or below the settled head is in this snapshot (the chain head
-            # can be ahead of it by what the audit inbox received since the settle).
-            head = settled_head(connection, region)
+            # Seqs at or below the head as read are committed: the head moves in the
+            # transaction that appends the events.
+            head = int(
+                connection.execute(
+                    select(audit_chain_heads.c.seq).where(audit_chain_heads.c.region == region)
+                ).scalar()
+                or 0
+            )
             upper = min(head, watermark + ROLL_UP_BATCH)
             if upper <= watermark:
                 return 0, True

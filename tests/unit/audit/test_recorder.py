@@ -29,11 +29,6 @@ BUILDER = EventBuilder("123456789012")
 ROOT = Principal("arn:aws:iam::123456789012:root", "123456789012", "AKIAROOT")
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 
-# On SQLite appends land in the audit inbox first (storage/schema.py): the stored events.
-STORED_EVENTS = (
-    "SELECT (SELECT count(*) FROM audit_events) + (SELECT count(*) FROM audit_inbox_events)"
-)
-
 
 def make_event(operation: str = "GetSecretValue", service: str = "secretsmanager") -> AuditEvent:
     return BUILDER.event(
@@ -473,9 +468,9 @@ def test_a_mutation_and_its_event_commit_together(data_engine: Engine) -> None:
         # A second write of the same call writes no second event.
         with engines.transaction(data_engine, write=True) as connection:
             connection.execute(text("INSERT INTO things VALUES ('b')"))
-    assert count(data_engine, STORED_EVENTS) == 1
+    assert count(data_engine, "SELECT count(*) FROM audit_events") == 1
     with data_engine.connect() as connection:
-        record = connection.execute(text("SELECT record FROM audit_inbox_events")).scalar_one()
+        record = connection.execute(text("SELECT record FROM audit_events")).scalar_one()
     assert b'"secretId":"db"' in record
     assert b"CANARY-hook" not in record
 
@@ -492,7 +487,7 @@ def test_a_failed_mutation_writes_no_event(data_engine: Engine) -> None:
     with journal.recording(call), pytest.raises(RuntimeError):
         failing_change()
     assert not call.taken
-    assert count(data_engine, STORED_EVENTS) == 0
+    assert count(data_engine, "SELECT count(*) FROM audit_events") == 0
 
 
 def test_an_unwritable_trail_rolls_the_mutation_back(data_engine: Engine) -> None:
@@ -500,7 +495,7 @@ def test_an_unwritable_trail_rolls_the_mutation_back(data_engine: Engine) -> Non
     with data_engine.begin() as connection:
         connection.execute(
             text(
-                "CREATE TRIGGER block BEFORE INSERT ON audit_inbox_events "
+                "CREATE TRIGGER block BEFORE INSERT ON audit_events "
                 "BEGIN SELECT RAISE(ABORT, 'audit blocked'); END"
             )
         )
@@ -526,7 +521,7 @@ def test_reads_background_jobs_and_taken_events_pass_the_hook_by(data_engine: En
     call = pending_journal()
     with journal.recording(call), engines.transaction(data_engine, write=False) as connection:
         connection.execute(text("SELECT 1"))  # a read transaction never writes events
-    assert count(data_engine, STORED_EVENTS) == 0
+    assert count(data_engine, "SELECT count(*) FROM audit_events") == 0
     assert count(data_engine, "SELECT count(*) FROM things") == 2
 
 
@@ -542,7 +537,7 @@ def test_the_hook_reports_committed_events_to_the_recorder(data_engine: Engine) 
         with journal.recording(call), engines.transaction(data_engine, write=True) as c:
             c.execute(text("INSERT INTO things VALUES ('a')"))
         assert call.pending is not None
-        wait_until(lambda: count(data_engine, STORED_EVENTS) == 2)
+        wait_until(lambda: count(data_engine, "SELECT count(*) FROM audit_events") == 2)
         assert alarms.seen[0][1] is True
         assert metrics.batches[0][0] == 1
     finally:
