@@ -317,7 +317,7 @@ class CryptographicOperations:
         _require_usage(record, ENCRYPT_DECRYPT, "Decrypt")
         _dry_run(dry_run and ignore_ciphertext)
         try:
-            # ``context`` was checked on the way in.
+            # ``context`` is checked_context's result already (the first line of _open).
             key_id, version, plaintext = self._keyring.decrypt_versioned(
                 blob, context, record.partition_key_name
             )
