@@ -76,6 +76,7 @@ from strongroom.storage import engines, migrate
 from strongroom.storage.access_key_repository import SqlAccessKeyStore
 from strongroom.storage.audit_appender import AuditAppenderProcess
 from strongroom.storage.audit_commit_hook import AuditCommitHook
+from strongroom.storage.audit_lookup_index import AuditLookupIndexer
 from strongroom.storage.audit_lookup_repository import SqlAuditLookup
 from strongroom.storage.audit_repository import SqlAuditStore
 from strongroom.storage.certificate_repository import SqlCertificateStore
@@ -113,6 +114,9 @@ SHARED_IDENTITY_CACHE_SECONDS = 1.0
 EMBEDDED_SECRET_CACHE_ENTRIES = 20_000
 # Calls are counted from the audit trail this often (and before GetTenantUsage answers).
 USAGE_ROLL_UP_SECONDS = 60.0
+# How often the server checks that the audit lookup tables are being filled (the appender
+# fills them under load; this job when nobody else has for that long).
+AUDIT_LOOKUP_COPY_SECONDS = 5.0
 
 
 @dataclass
@@ -436,6 +440,11 @@ def _assemble(
         PeriodicJob("expired-session-purge", interval, sts.purge_expired_sessions),
         PeriodicJob("tenant-shredder", interval, offboarding.shred_due_tenants),
         PeriodicJob("tenant-usage-roll-up", USAGE_ROLL_UP_SECONDS, metering.roll_up),
+        PeriodicJob(
+            "audit-lookup-copy",
+            AUDIT_LOOKUP_COPY_SECONDS,
+            AuditLookupIndexer(data_engine).catch_up_if_stalled,
+        ),
         *instance_jobs,
     ]
 

@@ -37,6 +37,18 @@ COLUMNS = (
     "event_type",
 )
 RESOURCES = "audit_event_resources"
+# The columns the lookup tables copy (audit_lookup_events, besides region and seq).
+COPIED_COLUMNS = (
+    "event_time",
+    "event_name",
+    "event_source",
+    "read_only",
+    "username",
+    "access_key_id",
+    "principal_arn",
+    "tenant",
+)
+COPIED_RESOURCES = "audit_lookup_resources"
 
 
 class IndexedResource(NamedTuple):
@@ -66,6 +78,33 @@ class IndexFields:
     error_code: str | None
     event_type: str
     resources: frozenset[IndexedResource]
+
+
+@dataclass(frozen=True, slots=True)
+class LookupCopy:
+    """An event's row and resource rows in the lookup tables, as read for verification;
+    ``missing``: the lookup head is past the event and it has no row there."""
+
+    event_time: datetime | None = None
+    event_name: str | None = None
+    event_source: str | None = None
+    read_only: int | None = None
+    username: str | None = None
+    access_key_id: str | None = None
+    principal_arn: str | None = None
+    tenant: str | None = None
+    resources: frozenset[IndexedResource] = frozenset()
+    missing: bool = False
+    beyond_head: bool = False  # a row for an event the lookup head has not reached
+
+
+def copy_differences(copy: LookupCopy, derived: IndexFields) -> list[str]:
+    """The copied columns (``audit_lookup_resources`` for the resource rows) that are not
+    what the record determines."""
+    found = [c for c in COPIED_COLUMNS if getattr(copy, c) != getattr(derived, c)]
+    if copy.resources != derived.resources:
+        found.append(COPIED_RESOURCES)
+    return found
 
 
 def of_record(record: Mapping[str, Any]) -> IndexFields:

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from strongroom.audit.events import AuditEvent
-from strongroom.audit.index_fields import IndexFields
+from strongroom.audit.index_fields import IndexFields, LookupCopy
 
 
 class AuditStoreUnavailable(Exception):
@@ -28,6 +28,9 @@ class StoredEvent:
     hash: bytes  # sha256(previous_hash || record)
     # The lookup columns and resource rows as stored, when read for verification.
     index: IndexFields | None = None
+    # Its copy in the lookup tables, when read for verification and the event has one or
+    # should have one (the lookup head is past it).
+    lookup_copy: LookupCopy | None = None
 
 
 @dataclass(frozen=True, slots=True)

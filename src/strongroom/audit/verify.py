@@ -278,6 +278,7 @@ def _check_index(event: StoredEvent) -> None:
             f"({type(exc).__name__})",
         ) from exc
     if event.index == derived:
+        _check_lookup_copy(event, derived)
         return
     columns = index_fields.differences(event.index, derived)
     detail = ""
@@ -289,6 +290,26 @@ def _check_index(event: StoredEvent) -> None:
         "edited",
         f"event {derived.event_id}: {', '.join(columns)} not what its record says{detail}",
     )
+
+
+def _check_lookup_copy(event: StoredEvent, derived: index_fields.IndexFields) -> None:
+    """The event's copy in the lookup tables, which LookupEvents reads up to the lookup
+    head: it must be there and be the record's, and nothing may be copied beyond it (a
+    row there would stop the copying at that seq)."""
+    copy = event.lookup_copy
+    if copy is None:
+        return
+    if copy.missing:
+        message = f"event {derived.event_id} is missing from the lookup tables"
+    elif copy.beyond_head:
+        message = f"event {derived.event_id} has a lookup row beyond the lookup head"
+    else:
+        columns = index_fields.copy_differences(copy, derived)
+        if not columns:
+            return
+        listed = ", ".join(columns)
+        message = f"event {derived.event_id}: lookup copy of {listed} not what its record says"
+    raise _Problem(event.seq, derived.event_id, "edited", message)
 
 
 def _check_checkpoint(

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from strongroom.audit.checkpoints import CheckpointSigner
 from strongroom.audit.event_wire import MalformedWireEvent
@@ -24,6 +27,7 @@ from strongroom.audit.ports import AuditStoreUnavailable
 from strongroom.crypto.signing import Ed25519Signer
 from strongroom.storage import audit_appender_protocol as protocol
 from strongroom.storage import engines
+from strongroom.storage.audit_lookup_index import BATCH_EVENTS, AuditLookupIndexer
 from strongroom.storage.audit_repository import SqlAuditStore
 
 log = logging.getLogger("strongroom.audit.appender")
@@ -31,6 +35,9 @@ log = logging.getLogger("strongroom.audit.appender")
 # A transaction takes submissions up to this many bytes (an event is about a kilobyte).
 MAX_BATCH_BYTES = 512 * 1024
 _READ_BYTES = 1 << 20
+# Without submissions for this long, the appender copies what is left into the lookup
+# tables, so an idle server's lookups read the trail's tail no longer than this.
+IDLE_COPY_SECONDS = 1.0
 
 
 class SubmittedClock:
@@ -103,6 +110,44 @@ class Appender:
         return len(events)
 
 
+class LookupCopier:
+    """When the appender copies the trail into the lookup tables: once ``every`` events
+    have been appended since its last copy, and after a second without submissions."""
+
+    def __init__(
+        self,
+        indexer: AuditLookupIndexer,
+        *,
+        every: int = BATCH_EVENTS,
+        idle_seconds: float = IDLE_COPY_SECONDS,
+    ) -> None:
+        self._indexer = indexer
+        self._every = every
+        self._idle_seconds = idle_seconds
+        self._uncopied = 0
+
+    def idle_wait(self) -> float | None:
+        """How long to wait for input before ``idle`` (None: nothing to copy, wait on)."""
+        return self._idle_seconds if self._uncopied else None
+
+    def appended(self, events: int) -> None:
+        self._uncopied += events
+        if self._uncopied >= self._every:
+            self._copy(self._indexer.copy_once)
+
+    def idle(self) -> None:
+        self._copy(self._indexer.catch_up)
+
+    def _copy(self, copy: Callable[[], int]) -> None:
+        try:
+            copy()
+        except SQLAlchemyError as exc:
+            # Lookups read the uncopied events from the trail meanwhile; the next copy
+            # (here, or the server's periodic job) takes them.
+            log.warning("audit lookup copy failed (%s); retried later", type(exc).__name__)
+        self._uncopied = 0
+
+
 def _read_all(fd: int, size: int) -> bytes:
     data = b""
     while len(data) < size:
@@ -132,10 +177,14 @@ def serve(input_fd: int, output_fd: int, data_url: str) -> None:
         _write_all(output_fd, protocol.READY)
         store = SqlAuditStore(engine, signer=signer, clock=clock)
         appender = Appender(store.append, clock)
+        lookups = LookupCopier(AuditLookupIndexer(engine))
         reader = protocol.FrameReader()
         waiting: list[bytes] = []
         while True:
             if not waiting:
+                if not select.select([input_fd], [], [], lookups.idle_wait())[0]:
+                    lookups.idle()
+                    continue
                 data = os.read(input_fd, _READ_BYTES)
                 if not data:
                     return
@@ -144,6 +193,8 @@ def serve(input_fd: int, output_fd: int, data_url: str) -> None:
             batch, waiting = _take_batch(waiting)
             statuses, written, seconds = appender.write(batch)
             _write_all(output_fd, protocol.batch(statuses, written, seconds))
+            # After the answer: the calls waiting on this batch do not wait for the copy.
+            lookups.appended(written)
     finally:
         engine.dispose()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
@@ -10,15 +11,25 @@ from sqlalchemy import (
     Engine,
     FromClause,
     Select,
+    Table,
     and_,
     func,
+    literal_column,
     or_,
     select,
 )
 
 from strongroom.audit.lookup_query import EventCursor, EventQuery, FoundEvent, TailBatch
 from strongroom.storage import engines
-from strongroom.storage.schema import audit_chain_heads, audit_event_resources, audit_events
+from strongroom.storage.schema import (
+    UtcTimestamp,
+    audit_chain_heads,
+    audit_event_resources,
+    audit_events,
+    audit_lookup_events,
+    audit_lookup_heads,
+    audit_lookup_resources,
+)
 
 _E = audit_events
 _R = audit_event_resources
@@ -39,7 +50,8 @@ _EVENT_COLUMNS = (
 # present is compared plainly, so its (column, event_time) index is read newest first; the
 # others are compared through a no-op expression (``x || ''``, ``x + 0``), which no index
 # serves, so the planner never trades the selective index for a broad one (without
-# statistics SQLite cannot tell ``region`` from ``event_name``). Each column has an index.
+# statistics SQLite cannot tell ``region`` from ``event_name``). Each column has an index
+# on the lookup tables; event_id has the trail's unique index, and is looked up there.
 _DRIVERS = (
     "event_id",
     "resource_name",
@@ -56,49 +68,109 @@ _DRIVERS = (
 _RESOURCE_FILTERS = frozenset({"resource_name", "resource_type"})
 
 
-def _column(name: str) -> ColumnElement[Any]:
-    return _R.c[name] if name in _RESOURCE_FILTERS else _E.c[name]
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """Where a statement compares the filters: the lookup tables (indexed, filled up to
+    the region's lookup head) or the trail's own (the events after it, by primary key)."""
+
+    events: Table
+    resources: Table
 
 
-def _equals(name: str, value: object, *, driving: bool) -> ColumnElement[bool]:
+_LOOKUP = _Tables(audit_lookup_events, audit_lookup_resources)
+_TRAIL = _Tables(_E, _R)
+
+
+def _column(tables: _Tables, name: str) -> ColumnElement[Any]:
+    return tables.resources.c[name] if name in _RESOURCE_FILTERS else tables.events.c[name]
+
+
+def _equals(tables: _Tables, name: str, value: object, *, driving: bool) -> ColumnElement[bool]:
     if name == "read_only":
         flag = int(bool(value))
-        return _E.c.read_only == flag if driving else (_E.c.read_only + 0) == flag
-    column = _column(name)
+        read_only = tables.events.c.read_only
+        return read_only == flag if driving else (read_only + 0) == flag
+    column = _column(tables, name)
     return column == value if driving else column.concat("") == value
 
 
-def page_statement(query: EventQuery, after: EventCursor | None, limit: int) -> Select[Any]:
-    """The statement for one page: the events matching ``query`` strictly after ``after``
-    (newest first, ties broken by region and seq), each joined with all its resources.
+def page_statement(
+    query: EventQuery, after: EventCursor | None, limit: int, *, through_seq: int | None = None
+) -> Select[Any]:
+    """The statement for one page of the lookup tables: the events matching ``query``
+    strictly after ``after`` (newest first, ties broken by region and seq) and, when
+    given, at or before ``through_seq``, each joined with all its resources.
 
     The driving filter's (column, event_time) index is read newest first, every other
-    filter is checked on the rows it yields, and reading stops after ``limit`` events.
+    filter is checked on the rows it yields, and reading stops after ``limit`` events. A
+    query by event id reads the trail's unique index instead.
     """
+    if query.event_id is not None:
+        return _statement(query, after, limit, _TRAIL, driver="event_id")
+    driver = next(name for name in _DRIVERS if getattr(query, name) is not None)
+    return _statement(query, after, limit, _LOOKUP, driver=driver, through_seq=through_seq)
+
+
+def tail_statement(
+    query: EventQuery, after: EventCursor | None, limit: int, *, after_seq: int
+) -> Select[Any]:
+    """``page_statement`` over the trail's events after ``after_seq`` (those the lookup
+    tables do not hold yet): read by primary key, every filter checked on the rows."""
+    return _statement(query, after, limit, _TRAIL, driver="region", after_seq=after_seq)
+
+
+def _statement(
+    query: EventQuery,
+    after: EventCursor | None,
+    limit: int,
+    tables: _Tables,
+    *,
+    driver: str,
+    through_seq: int | None = None,
+    after_seq: int | None = None,
+) -> Select[Any]:
     given = [(name, getattr(query, name)) for name in _DRIVERS if getattr(query, name) is not None]
-    driver = given[0][0]  # region is always given
     by_resource = any(name in _RESOURCE_FILTERS for name, _ in given)
-    source: FromClause
+    events, resources = tables.events, tables.resources
+    time: ColumnElement[Any]
     if driver in _RESOURCE_FILTERS:
-        time, region, seq = _R.c.event_time, _R.c.region, _R.c.seq
+        time, region, seq = resources.c.event_time, resources.c.region, resources.c.seq
     else:
-        time, region, seq = _E.c.event_time, _E.c.region, _E.c.seq
+        time, region, seq = events.c.event_time, events.c.region, events.c.seq
+    if after_seq is not None:
+        # The tail is read by primary key from the lookup head on: with its time bounds
+        # and order on a no-op expression, the trail's (region, event_time) index is no
+        # use, and SQLite never reads back through the copied events on it.
+        time = time.op("+", return_type=UtcTimestamp())(literal_column("0"))
+    source: FromClause = events
     if by_resource:
-        source = _R.join(_E, and_(_E.c.region == _R.c.region, _E.c.seq == _R.c.seq))
-    else:
-        source = _E
-    conditions = [_equals(name, value, driving=name == driver) for name, value in given]
+        source = resources.join(
+            events, and_(events.c.region == resources.c.region, events.c.seq == resources.c.seq)
+        )
+    if events is not _E:
+        # The lookup row found the event; the trail's row (by primary key) has its record.
+        # Compared through no-op expressions: SQLite would carry the lookup row's bounds
+        # over to a plain ``column = column`` and read the trail's key range instead.
+        source = source.join(
+            _E,
+            and_(_E.c.region == events.c.region.concat(""), _E.c.seq == events.c.seq + 0),
+        )
+    conditions = [_equals(tables, name, value, driving=name == driver) for name, value in given]
+    if through_seq is not None:
+        conditions.append(events.c.seq <= through_seq)
+    if after_seq is not None:
+        conditions.append(events.c.seq > after_seq)
     if query.resource_type is not None and query.resource_name is None:
         # An event can list several names of one type (an ARN and the name the caller
         # used): keep one row per event, its first name of that type, found by primary key.
-        first = _R.alias("first_name")
+        first = resources.alias("first_name")
         conditions.append(
-            _R.c.resource_name
+            resources.c.resource_name
             == select(func.min(first.c.resource_name))
             .where(
-                first.c.region == _R.c.region,
-                first.c.seq == _R.c.seq,
-                first.c.resource_type == _R.c.resource_type,
+                first.c.region == resources.c.region,
+                first.c.seq == resources.c.seq,
+                first.c.resource_type == resources.c.resource_type,
             )
             .scalar_subquery()
         )
@@ -179,9 +251,28 @@ class SqlAuditLookup:
         self._engine = engine
 
     def find(self, query: EventQuery, after: EventCursor | None, limit: int) -> list[FoundEvent]:
+        """The lookup tables up to the region's lookup head and the trail after it, read
+        in one snapshot (so an event moving into the lookup tables is seen once), merged."""
         with engines.transaction(self._engine, write=False) as connection:
-            rows = connection.execute(page_statement(query, after, limit)).all()
-        return _found(rows)
+            if query.event_id is not None:
+                return _found(connection.execute(page_statement(query, after, limit)).all())
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            indexed = connection.execute(
+                select(audit_lookup_heads.c.seq).where(audit_lookup_heads.c.region == query.region)
+            ).scalar()
+            through = 0 if indexed is None else int(indexed)
+            found = _found(
+                connection.execute(page_statement(query, after, limit, through_seq=through)).all()
+            )
+            tail = _found(
+                connection.execute(tail_statement(query, after, limit, after_seq=through)).all()
+            )
+        if not tail:
+            return found
+        found.extend(tail)
+        found.sort(key=lambda event: (event.event_time, event.region, event.seq), reverse=True)
+        return found[:limit]
 
     def heads(self) -> dict[str, int]:
         with engines.transaction(self._engine, write=False) as connection:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Connection,
     Dialect,
     Engine,
+    Table,
     and_,
     bindparam,
     delete,
@@ -27,7 +28,7 @@ from sqlalchemy.sql import Executable
 from strongroom.audit import chain, checkpoints, index_fields
 from strongroom.audit.checkpoints import CheckpointSigner
 from strongroom.audit.events import AuditEvent, canonical_json
-from strongroom.audit.index_fields import IndexedResource, IndexFields
+from strongroom.audit.index_fields import IndexedResource, IndexFields, LookupCopy
 from strongroom.audit.ports import AuditStoreUnavailable, Checkpoint, StoredEvent
 from strongroom.clock import Clock, SystemClock
 from strongroom.storage import engines
@@ -37,6 +38,9 @@ from strongroom.storage.schema import (
     audit_checkpoints,
     audit_event_resources,
     audit_events,
+    audit_lookup_events,
+    audit_lookup_heads,
+    audit_lookup_resources,
     audit_pruned,
 )
 
@@ -385,15 +389,87 @@ _LOOKUP_COLUMNS = (
 )
 
 
-def _with_index(rows: Sequence[Any], resource_rows: Sequence[Any]) -> list[StoredEvent]:
-    """A page's events with their index: its event rows and the resource rows of its seqs."""
+def _resource_rows(
+    connection: Connection, resources: Table, region: str, first: int, last: int
+) -> list[Any]:
+    """(seq, resource_name, resource_type, event_time) of the region's seqs first..last."""
+    return list(
+        connection.execute(
+            select(
+                resources.c.seq,
+                resources.c.resource_name,
+                resources.c.resource_type,
+                resources.c.event_time,
+            ).where(
+                and_(
+                    resources.c.region == region, resources.c.seq >= first, resources.c.seq <= last
+                )
+            )
+        ).all()
+    )
+
+
+def _by_seq(resource_rows: Sequence[Any]) -> dict[int, list[IndexedResource]]:
     by_seq: dict[int, list[IndexedResource]] = {}
     for seq, name, kind, when in resource_rows:
         by_seq.setdefault(int(seq), []).append(IndexedResource(name, kind, when))
-    return [_indexed_event(row, by_seq.get(int(row[1]), [])) for row in rows]
+    return by_seq
 
 
-def _indexed_event(row: Any, resources: list[IndexedResource]) -> StoredEvent:
+class _Copies:
+    """A page's rows in the lookup tables, and how far the lookup head had reached."""
+
+    def __init__(self, head: int, rows: Sequence[Any], resource_rows: Sequence[Any]) -> None:
+        self.head = head
+        self.rows = {int(row.seq): row for row in rows}
+        self.resources = _by_seq(resource_rows)
+
+    def of(self, seq: int) -> LookupCopy | None:
+        row = self.rows.get(seq)
+        if row is None:
+            return LookupCopy(missing=True) if seq <= self.head else None
+        return LookupCopy(
+            event_time=row.event_time,
+            event_name=row.event_name,
+            event_source=row.event_source,
+            read_only=row.read_only,
+            username=row.username,
+            access_key_id=row.access_key_id,
+            principal_arn=row.principal_arn,
+            tenant=row.tenant,
+            resources=frozenset(self.resources.get(seq, ())),
+            beyond_head=seq > self.head,
+        )
+
+
+def _lookup_copies(connection: Connection, region: str, first: int, last: int) -> _Copies:
+    lookup = audit_lookup_events
+    head = connection.execute(
+        select(audit_lookup_heads.c.seq).where(audit_lookup_heads.c.region == region)
+    ).scalar()
+    rows = connection.execute(
+        select(lookup).where(
+            and_(lookup.c.region == region, lookup.c.seq >= first, lookup.c.seq <= last)
+        )
+    ).all()
+    resource_rows = _resource_rows(connection, audit_lookup_resources, region, first, last)
+    return _Copies(0 if head is None else int(head), rows, resource_rows)
+
+
+def _with_index(
+    rows: Sequence[Any], resource_rows: Sequence[Any], copies: _Copies
+) -> list[StoredEvent]:
+    """A page's events with their index: its event rows and the resource rows of its
+    seqs, and their copies in the lookup tables."""
+    by_seq = _by_seq(resource_rows)
+    return [
+        _indexed_event(row, by_seq.get(int(row[1]), []), copies.of(int(row[1]))) for row in rows
+    ]
+
+
+def _indexed_event(
+    row: Any, resources: list[IndexedResource], lookup_copy: LookupCopy | None
+) -> StoredEvent:
     # By position (_STORED_COLUMNS, then _LOOKUP_COLUMNS): a Row's attribute lookups would
     # cost more than the rest of verification.
     (
@@ -439,6 +515,7 @@ def _indexed_event(row: Any, resources: list[IndexedResource]) -> StoredEvent:
         bytes(previous_hash),
         bytes(digest),
         fields,
+        lookup_copy,
     )
 
 
@@ -594,25 +671,12 @@ class SqlAuditStore:
                     .order_by(audit_events.c.seq)
                     .limit(_SCAN_PAGE)
                 ).all()
-                resource_rows = (
-                    connection.execute(
-                        select(
-                            resources.c.seq,
-                            resources.c.resource_name,
-                            resources.c.resource_type,
-                            resources.c.event_time,
-                        ).where(
-                            and_(
-                                resources.c.region == region,
-                                resources.c.seq >= rows[0].seq,
-                                resources.c.seq <= rows[-1].seq,
-                            )
-                        )
-                    ).all()
-                    if rows
-                    else []
-                )
-            yield from _with_index(rows, resource_rows)
+                if not rows:
+                    return
+                first, last = int(rows[0].seq), int(rows[-1].seq)
+                resource_rows = _resource_rows(connection, resources, region, first, last)
+                copies = _lookup_copies(connection, region, first, last)
+            yield from _with_index(rows, resource_rows, copies)
             if len(rows) < _SCAN_PAGE:
                 return
             next_seq = int(rows[-1].seq) + 1
@@ -661,18 +725,51 @@ class SqlAuditStore:
     def tenant_events(
         self, tenant: str, start: datetime | None = None, end: datetime | None = None
     ) -> list[StoredEvent]:
-        """One tenant's events (all regions) in [start, end), by region then seq."""
-        condition = audit_events.c.tenant == tenant
+        """One tenant's events (all regions) in [start, end), by region then seq: found in
+        the lookup tables up to each region's lookup head, in the trail after it."""
+        lookup = audit_lookup_events
+        copied_found = and_(lookup.c.tenant == tenant)
         if start is not None:
-            condition = and_(condition, audit_events.c.event_time >= start)
+            copied_found = and_(copied_found, lookup.c.event_time >= start)
         if end is not None:
-            condition = and_(condition, audit_events.c.event_time < end)
+            copied_found = and_(copied_found, lookup.c.event_time < end)
         with engines.transaction(self._engine, write=False) as connection:
-            rows = connection.execute(
-                select(*_STORED_COLUMNS)
-                .where(condition)
-                .order_by(audit_events.c.region, audit_events.c.seq)
-            ).all()
+            if connection.dialect.name == "postgresql":
+                connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            rows = list(
+                connection.execute(
+                    select(*_STORED_COLUMNS)
+                    .select_from(
+                        lookup.join(
+                            audit_events,
+                            and_(
+                                audit_events.c.region == lookup.c.region,
+                                audit_events.c.seq == lookup.c.seq,
+                            ),
+                        )
+                    )
+                    .where(copied_found)
+                ).all()
+            )
+            heads = {
+                row.region: int(row.seq)
+                for row in connection.execute(
+                    select(audit_lookup_heads.c.region, audit_lookup_heads.c.seq)
+                )
+            }
+            for (region,) in connection.execute(select(audit_chain_heads.c.region)).all():
+                # The region's uncopied tail, by primary key; the tenant is checked per row.
+                tail_found = and_(
+                    audit_events.c.region == region,
+                    audit_events.c.seq > heads.get(region, 0),
+                    audit_events.c.tenant.concat("") == tenant,
+                )
+                if start is not None:
+                    tail_found = and_(tail_found, audit_events.c.event_time >= start)
+                if end is not None:
+                    tail_found = and_(tail_found, audit_events.c.event_time < end)
+                rows.extend(connection.execute(select(*_STORED_COLUMNS).where(tail_found)).all())
+        rows.sort(key=lambda row: (row.region, row.seq))
         return [_stored(row) for row in rows]
 
     # -- retention -----------------------------------------------------------------------
@@ -742,6 +839,10 @@ class SqlAuditStore:
                         )
                     )
                 )
+                for copy in (audit_lookup_events, audit_lookup_resources):
+                    connection.execute(
+                        delete(copy).where(and_(copy.c.region == region, copy.c.seq <= through_seq))
+                    )
                 connection.execute(
                     delete(audit_checkpoints).where(
                         and_(

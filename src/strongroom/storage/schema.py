@@ -487,14 +487,10 @@ audit_events = Table(
     Column("record", LargeBinary, nullable=False),
     Column("previous_hash", LargeBinary, nullable=False),
     Column("hash", LargeBinary, nullable=False),
+    # The only secondary index an append writes: event times grow with seq, so its
+    # inserts land on the index's last page. Lookups by the other columns read
+    # audit_lookup_events (migration 0009).
     Index(None, "region", "event_time"),
-    Index(None, "event_name", "event_time"),
-    Index(None, "username", "event_time"),
-    Index(None, "access_key_id", "event_time"),
-    Index(None, "tenant", "event_time"),
-    Index(None, "event_source", "event_time"),
-    Index(None, "principal_arn", "event_time"),
-    Index(None, "read_only", "event_time"),
 )
 
 # One row per name an event's resource is known by (its ARN, and the name the caller used),
@@ -507,8 +503,57 @@ audit_event_resources = Table(
     Column("resource_name", String(2048), primary_key=True),
     Column("resource_type", String(64), nullable=False),
     Column("event_time", UtcTimestamp, nullable=False),
+)
+
+# -- Audit lookup index (migration 0009): copies of the trail's lookup columns, indexed --
+# An append writes only the trail, whose keys grow with seq. These copies carry the
+# indexes LookupEvents reads by (username, access key, resource name...): an insert into
+# one of those lands on a page of its own value, so a commit of 16 events from 16 tenants
+# wrote about 190 pages. They are filled behind the trail in batches of thousands
+# (SqlAuditStore.index_lookups), by INSERT ... SELECT from the trail, where most of a
+# batch's entries share pages. ``audit_lookup_heads`` says how far each region is copied;
+# lookups read these tables up to it and the trail after it.
+audit_lookup_events = Table(
+    "audit_lookup_events",
+    data_metadata,
+    Column("region", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("event_time", UtcTimestamp, nullable=False),
+    Column("event_name", String(128), nullable=False),
+    Column("event_source", String(64), nullable=False),
+    Column("read_only", Integer, nullable=False),
+    Column("username", String(256)),
+    Column("access_key_id", String(32)),
+    Column("principal_arn", String(2048)),
+    Column("tenant", String(64)),
+    Index(None, "region", "event_time"),
+    Index(None, "event_name", "event_time"),
+    Index(None, "username", "event_time"),
+    Index(None, "access_key_id", "event_time"),
+    Index(None, "tenant", "event_time"),
+    Index(None, "event_source", "event_time"),
+    Index(None, "principal_arn", "event_time"),
+    Index(None, "read_only", "event_time"),
+)
+
+audit_lookup_resources = Table(
+    "audit_lookup_resources",
+    data_metadata,
+    Column("region", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("resource_name", String(2048), primary_key=True),
+    Column("resource_type", String(64), nullable=False),
+    Column("event_time", UtcTimestamp, nullable=False),
     Index(None, "resource_name", "event_time"),
     Index(None, "resource_type", "event_time"),
+)
+
+# The last seq of each region copied into the lookup tables (every seq up to it is there).
+audit_lookup_heads = Table(
+    "audit_lookup_heads",
+    data_metadata,
+    Column("region", String(32), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
 )
 
 # The newest (seq, hash) of each region's chain: the row appenders lock.

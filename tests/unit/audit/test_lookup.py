@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 import typing
 import uuid
 from collections.abc import Iterator, Sequence
@@ -40,7 +41,12 @@ from strongroom.ids import AccountId, Partition, Region
 from strongroom.server import aws_json
 from strongroom.server.dispatch import CLOUDTRAIL_OPERATIONS, cloudtrail_model
 from strongroom.storage import engines
-from strongroom.storage.audit_lookup_repository import SqlAuditLookup, page_statement
+from strongroom.storage.audit_lookup_index import BATCH_EVENTS, AuditLookupIndexer
+from strongroom.storage.audit_lookup_repository import (
+    SqlAuditLookup,
+    page_statement,
+    tail_statement,
+)
 from strongroom.storage.audit_repository import SqlAuditStore
 from tests.support.migrated import sqlite_at_head
 
@@ -122,9 +128,31 @@ def store(engine: Engine) -> SqlAuditStore:
     return SqlAuditStore(engine)
 
 
-@pytest.fixture
-def lookup(engine: Engine) -> SqlAuditLookup:
-    return SqlAuditLookup(engine)
+class CopyingFirst(SqlAuditLookup):
+    """A lookup that first copies up to ``batch`` more events of each region into the
+    lookup tables (None: all of them): every page of a pagination then finds some events
+    moved from the trail's tail to the lookup tables since the page before."""
+
+    def __init__(self, engine: Engine, batch: int | None) -> None:
+        super().__init__(engine)
+        self._indexer = AuditLookupIndexer(engine, batch=batch or BATCH_EVENTS)
+        self._all = batch is None
+
+    def find(self, query: EventQuery, after: EventCursor | None, limit: int) -> list[FoundEvent]:
+        if self._all:
+            self._indexer.catch_up()
+        else:
+            self._indexer.copy_once()
+        return super().find(query, after, limit)
+
+
+@pytest.fixture(params=["trail", "copied", "moving"])
+def lookup(engine: Engine, request: pytest.FixtureRequest) -> SqlAuditLookup:
+    """Events found in the trail's tail (not copied yet), in the lookup tables, or some in
+    each with two more copied before every page."""
+    if request.param == "trail":
+        return SqlAuditLookup(engine)
+    return CopyingFirst(engine, None if request.param == "copied" else 2)
 
 
 class KeySealer:
@@ -193,9 +221,21 @@ def names(events: Sequence[FoundEvent] | Sequence[shapes.Event]) -> list[str]:
     return [e.event_name for e in events]
 
 
-def plan(engine: Engine, query: EventQuery, after: EventCursor | None = None) -> list[str]:
-    """SQLite's EXPLAIN QUERY PLAN lines for the page statement."""
-    compiled = page_statement(query, after, 51).compile(dialect=engine.dialect)
+def plan(
+    engine: Engine,
+    query: EventQuery,
+    after: EventCursor | None = None,
+    *,
+    tail_after: int | None = None,
+) -> list[str]:
+    """SQLite's EXPLAIN QUERY PLAN lines for the page statement (of the lookup tables, or
+    of the trail's tail after seq ``tail_after``)."""
+    statement = (
+        page_statement(query, after, 51, through_seq=100)
+        if tail_after is None
+        else tail_statement(query, after, 51, after_seq=tail_after)
+    )
+    compiled = statement.compile(dialect=engine.dialect)
     params = compiled.construct_params()
     with engine.connect() as connection:
         rows = connection.exec_driver_sql(
@@ -213,27 +253,33 @@ CURSOR = EventCursor(T0, REGION, 10)
 @pytest.mark.parametrize(
     ("query", "index"),
     [
-        (EventQuery(REGION), "ix_audit_events_region_event_time"),
-        (EventQuery(REGION, event_name="Decrypt"), "ix_audit_events_event_name_event_time"),
-        (EventQuery(REGION, username="alice"), "ix_audit_events_username_event_time"),
-        (EventQuery(REGION, access_key_id="AKIA1"), "ix_audit_events_access_key_id_event_time"),
-        (EventQuery(REGION, event_source="kms"), "ix_audit_events_event_source_event_time"),
-        (EventQuery(REGION, read_only=True), "ix_audit_events_read_only_event_time"),
-        (EventQuery(REGION, tenant="t1"), "ix_audit_events_tenant_event_time"),
-        (EventQuery(REGION, principal_arn="arn:x"), "ix_audit_events_principal_arn_event_time"),
+        (EventQuery(REGION), "ix_audit_lookup_events_region_event_time"),
+        (EventQuery(REGION, event_name="Decrypt"), "ix_audit_lookup_events_event_name_event_time"),
+        (EventQuery(REGION, username="alice"), "ix_audit_lookup_events_username_event_time"),
+        (
+            EventQuery(REGION, access_key_id="AKIA1"),
+            "ix_audit_lookup_events_access_key_id_event_time",
+        ),
+        (EventQuery(REGION, event_source="kms"), "ix_audit_lookup_events_event_source_event_time"),
+        (EventQuery(REGION, read_only=True), "ix_audit_lookup_events_read_only_event_time"),
+        (EventQuery(REGION, tenant="t1"), "ix_audit_lookup_events_tenant_event_time"),
+        (
+            EventQuery(REGION, principal_arn="arn:x"),
+            "ix_audit_lookup_events_principal_arn_event_time",
+        ),
         (EventQuery(REGION, event_id="e"), "sqlite_autoindex_audit_events_2"),
         (
             EventQuery(REGION, resource_name="s1"),
-            "ix_audit_event_resources_resource_name_event_time",
+            "ix_audit_lookup_resources_resource_name_event_time",
         ),
         (
             EventQuery(REGION, resource_type=SECRET_TYPE),
-            "ix_audit_event_resources_resource_type_event_time",
+            "ix_audit_lookup_resources_resource_type_event_time",
         ),
         # A tenant-bound caller's lookups keep the attribute's index...
         (
             EventQuery(REGION, resource_name="s1", tenant="t1"),
-            "ix_audit_event_resources_resource_name_event_time",
+            "ix_audit_lookup_resources_resource_name_event_time",
         ),
         (
             EventQuery(REGION, event_id="e", tenant="t1"),
@@ -242,9 +288,12 @@ CURSOR = EventCursor(T0, REGION, 10)
         # ...except the broad ones, where the tenant's own index is the narrower read.
         (
             EventQuery(REGION, event_name="Decrypt", tenant="t1"),
-            "ix_audit_events_tenant_event_time",
+            "ix_audit_lookup_events_tenant_event_time",
         ),
-        (EventQuery(REGION, read_only=False, tenant="t1"), "ix_audit_events_tenant_event_time"),
+        (
+            EventQuery(REGION, read_only=False, tenant="t1"),
+            "ix_audit_lookup_events_tenant_event_time",
+        ),
     ],
 )
 @pytest.mark.parametrize("after", [None, CURSOR])
@@ -252,12 +301,40 @@ def test_each_lookup_reads_its_index_newest_first_never_a_scan(
     engine: Engine, query: EventQuery, index: str, after: EventCursor | None
 ) -> None:
     lines = plan(engine, replace(query, start=T0 - timedelta(days=1)), after)
-    driving = next(line for line in lines if "audit_event" in line and "USING" in line)
+    driving = next(line for line in lines if "audit_" in line and "USING" in line)
     assert f"USING INDEX {index} " in driving
     # The time bound (and the cursor) narrow the range of the driving index itself.
     if index.startswith("ix_"):
         assert "event_time" in driving
-    assert not any(line.startswith("SCAN audit_event") for line in lines), lines
+    assert not any(line.startswith("SCAN audit_") for line in lines), lines
+    if query.event_id is None:
+        # The lookup row finds the event; its record is read from the trail by primary key.
+        assert any("audit_events USING INDEX sqlite_autoindex_audit_events_1" in x for x in lines)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        EventQuery(REGION),
+        EventQuery(REGION, username="alice", tenant="t1"),
+        EventQuery(REGION, resource_name="s1"),
+        EventQuery(REGION, resource_type=SECRET_TYPE),
+        EventQuery(REGION, read_only=False, event_name="Decrypt"),
+    ],
+)
+@pytest.mark.parametrize("after", [None, CURSOR])
+def test_the_uncopied_tail_is_read_by_primary_key_from_the_lookup_head(
+    engine: Engine, query: EventQuery, after: EventCursor | None
+) -> None:
+    """The events not copied yet are read from the trail's primary key, from the lookup
+    head on: never a trail index whose range would run back over the copied events."""
+    lines = plan(engine, replace(query, start=T0 - timedelta(days=1)), after, tail_after=100)
+    driving = next(line for line in lines if "audit_" in line and "USING" in line)
+    primary_key = r"(audit_events|audit_event_resources) USING (COVERING )?INDEX "
+    primary_key += r"sqlite_autoindex_\1_1 \(region=\? AND seq>\?\)"
+    assert re.search(primary_key, driving), lines
+    assert not any(line.startswith("SCAN audit_") for line in lines), lines
+    assert not any("audit_lookup" in line for line in lines), lines
 
 
 # -- the query builder: results ----------------------------------------------------------
