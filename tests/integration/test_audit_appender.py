@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -19,6 +20,7 @@ import pytest
 from sqlalchemy import Engine
 
 from strongroom.audit.events import ALARM, API_CALL, AuditEvent, AuditResource, UserIdentity
+from strongroom.audit.lookup_query import EventQuery
 from strongroom.audit.ports import AuditStoreUnavailable
 from strongroom.audit.recorder import AuditRecorder
 from strongroom.audit.verify import verify_region
@@ -26,6 +28,8 @@ from strongroom.clock import FrozenClock
 from strongroom.crypto.signing import Ed25519Signer
 from strongroom.storage import engines, migrate
 from strongroom.storage.audit_appender import AuditAppenderProcess
+from strongroom.storage.audit_lookup_index import AuditLookupIndexer
+from strongroom.storage.audit_lookup_repository import SqlAuditLookup
 from strongroom.storage.audit_repository import SqlAuditStore
 from tests.support.migrated import sqlite_at_head
 
@@ -127,6 +131,27 @@ def test_offered_events_are_durable_chained_and_checkpointed_in_the_servers_time
     assert result.ok, result
     [checkpoint] = in_process.checkpoints(REGION)
     assert (checkpoint.seq, checkpoint.created_at) == (1000, T0)
+
+
+def test_the_appender_copies_into_the_lookup_tables_once_idle(
+    appender: AuditAppenderProcess, database: tuple[str, Engine]
+) -> None:
+    _, engine = database
+    indexer = AuditLookupIndexer(engine)
+
+    async def run() -> list[BaseException | None]:
+        return await offer_all(appender, [[event(n)] for n in range(30)])
+
+    assert asyncio.run(run()) == [None] * 30
+    # Answered first, copied after: a second without submissions, then one copy.
+    deadline = time.monotonic() + 10
+    while indexer.pending() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert indexer.pending() == 0
+    found = SqlAuditLookup(engine).find(EventQuery(REGION, tenant="acme"), None, 50)
+    assert len(found) == 30
+    result = verify_region(SqlAuditStore(engine), REGION, public_key_pem=SIGNER.public_key_pem())
+    assert result.ok, result
 
 
 def test_an_unwritable_trail_fails_the_submission_then_recovers(
