@@ -237,6 +237,8 @@ def provision(server: gsv.Server, tenants: int, threads: int) -> Population:
 def onboarding_drift(started: float, finished: Sequence[float]) -> dict[str, float]:
     """Seconds per tenant over the first and the last tenth of the CreateTenant calls (by
     completion), and their ratio: creating tenants must not slow down as they accumulate."""
+    # pool.map yields in submission order; a later call can finish before an earlier one.
+    finished = sorted(finished)
     tenth = max(1, len(finished) // 10)
     first = (finished[tenth - 1] - started) / tenth
     last = (finished[-1] - finished[-tenth - 1]) / tenth if len(finished) > tenth else first
