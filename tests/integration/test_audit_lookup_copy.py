@@ -4,6 +4,7 @@ the appender's copier, and verify catching an edited copy."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -258,11 +259,19 @@ def test_verify_names_an_edited_lookup_copy(
     assert message in result.message
 
 
-def test_verify_names_a_copy_beyond_the_lookup_head(store: SqlAuditStore, engine: Engine) -> None:
-    # A row there would make the copy of its seq fail, and lookups stop at the head.
+def test_verify_names_a_copy_beyond_the_lookup_head(
+    store: SqlAuditStore, engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
     store.append([event(n) for n in range(1, 21)])
     AuditLookupIndexer(engine).catch_up()
     sql(engine, "UPDATE audit_lookup_heads SET seq = 11 WHERE region = :r", r=REGION)
     result = check(store)
     assert (result.ok, result.first_bad_seq) == (False, 12), result.message
     assert "has a lookup row beyond the lookup head" in result.message
+    # Such a row makes the copy of its seq fail: logged, nothing raised, nothing copied;
+    # lookups still find every event (the trail's own rows after the head).
+    with caplog.at_level(logging.WARNING, logger="strongroom.storage.audit_lookup_index"):
+        assert AuditLookupIndexer(engine).copy_once() == 0
+    assert "found its rows already there" in caplog.text
+    assert heads(engine) == {REGION: 11}
+    assert found(engine, tenant="acme") == list(range(20, 0, -1))

@@ -15,6 +15,8 @@ appender, or one that is idle or gone).
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import Connection, Engine, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -27,6 +29,8 @@ from strongroom.storage.schema import (
     audit_lookup_heads,
     audit_lookup_resources,
 )
+
+log = logging.getLogger(__name__)
 
 # Events copied per region and transaction. Thousands of events from a few hundred
 # principals share most of their index pages; a commit of 16 wrote a page per index entry.
@@ -57,7 +61,9 @@ class AuditLookupIndexer:
                 return _copy(connection, self._batch)
         except IntegrityError:
             # Another process copied the same events first (PostgreSQL, where two copies
-            # can run at once): they are in the lookup tables either way.
+            # can run at once): they are in the lookup tables either way. If it recurs,
+            # rows were written there behind Strongroom's back, and verify names them.
+            log.warning("audit lookup copy found its rows already there; retried later")
             return 0
 
     def catch_up(self) -> int:
