@@ -153,6 +153,7 @@ def server(
     import uvicorn  # only this command needs the HTTP server
 
     from strongroom import bootstrap  # keep `strongroom --help` fast
+    from strongroom.server.http_protocol import CoalescingHttpToolsProtocol
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -222,7 +223,7 @@ def server(
             host=host,
             port=port,
             loop="uvloop",
-            http="httptools",
+            http=CoalescingHttpToolsProtocol,  # uvicorn's httptools, one write per answer
             lifespan="on",
             access_log=False,
             log_level="warning",
