@@ -92,6 +92,9 @@ class Cell:
     p99_ms: float
     max_ms: float
     server_cpu_us_per_req: float
+    # The server's own process (its event loop and threads), without children such as
+    # Strongroom's audit appender: where the single-core limit of a call is.
+    loop_cpu_us_per_req: float
     server_cores: float
     wrk_cores: float
     machine_busy_cores: float
@@ -204,6 +207,13 @@ def process_tree_cpu_seconds(root_pid: int) -> float:
                 tree.add(pid)
                 grew = True
     return sum(ticks_of.get(pid, 0) for pid in tree) / CLOCK_TICKS
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` alone (all its threads, no children), in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def machine_cpu_seconds() -> tuple[float, float]:
@@ -366,12 +376,14 @@ def measure_pool(
 ) -> Cell:
     """One wrk cell replaying the Lua pool at ``pool_path``, with the server's and box's CPU."""
     server_cpu = process_tree_cpu_seconds(server.process.pid)
+    loop_cpu = process_cpu_seconds(server.process.pid)
     wrk_cpu = children_cpu_seconds()
     busy, steal = machine_cpu_seconds()
     started = time.monotonic()
     result = run_wrk(server.endpoint, concurrency, duration_s, pool_path)
     elapsed = time.monotonic() - started
     server_cpu = process_tree_cpu_seconds(server.process.pid) - server_cpu
+    loop_cpu = process_cpu_seconds(server.process.pid) - loop_cpu
     wrk_cpu = children_cpu_seconds() - wrk_cpu
     busy_after, steal_after = machine_cpu_seconds()
     busy, steal = busy_after - busy, steal_after - steal
@@ -392,6 +404,7 @@ def measure_pool(
         p99_ms=latency["p99"] / 1000,
         max_ms=latency["max"] / 1000,
         server_cpu_us_per_req=server_cpu / requests * 1e6 if requests else float("nan"),
+        loop_cpu_us_per_req=loop_cpu / requests * 1e6 if requests else float("nan"),
         server_cores=server_cpu / elapsed,
         wrk_cores=wrk_cpu / elapsed,
         machine_busy_cores=busy / elapsed,

@@ -529,7 +529,7 @@ def medians(cells: Sequence[gsv.Cell], names: Sequence[str]) -> Table:
                 row = {m: statistics.median(getattr(c, m) for c in group) for m in METRICS}
                 row["rps_min"] = min(c.rps for c in group)
                 row["rps_max"] = max(c.rps for c in group)
-                for extra in ("machine_busy_cores", "steal_cores"):
+                for extra in ("loop_cpu_us_per_req", "machine_busy_cores", "steal_cores"):
                     row[extra] = statistics.median(getattr(c, extra) for c in group)
                 table.setdefault(name, {})[concurrency] = row
     return table
@@ -538,7 +538,8 @@ def medians(cells: Sequence[gsv.Cell], names: Sequence[str]) -> Table:
 def print_table(table: Table, names: Sequence[str]) -> None:
     header = (
         f"{'workload':<17}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'CPU µs/req':>12}{'srv cores':>11}{'wrk cores':>11}{'box busy':>10}{'steal':>7}"
+        f"{'CPU µs/req':>12}{'loop µs':>9}{'srv cores':>11}{'wrk cores':>11}"
+        f"{'box busy':>10}{'steal':>7}"
         f"{'req/s min..max':>18}"
     )
     print(header)
@@ -552,7 +553,7 @@ def print_table(table: Table, names: Sequence[str]) -> None:
             print(
                 f"{name:<17}{concurrency:>5}{row['rps']:>9,.0f}{row['p50_ms']:>9.3f}"
                 f"{row['p99_ms']:>9.3f}{row['server_cpu_us_per_req']:>12,.0f}"
-                f"{row['server_cores']:>11.2f}{row['wrk_cores']:>11.2f}"
+                f"{row['loop_cpu_us_per_req']:>9,.0f}{row['server_cores']:>11.2f}{row['wrk_cores']:>11.2f}"
                 f"{row['machine_busy_cores']:>10.2f}{row['steal_cores']:>7.2f}{spread_text:>18}"
             )
 
@@ -833,7 +834,8 @@ def run(args: argparse.Namespace) -> int:
                     print(
                         f"round {round_index + 1}/{args.rounds} c={concurrency:<3} "
                         f"{name:<15} {cell.rps:>8,.0f} req/s  p50 {cell.p50_ms:7.3f} ms  "
-                        f"p99 {cell.p99_ms:7.3f} ms  {cell.server_cpu_us_per_req:6,.0f} µs/req  "
+                        f"p99 {cell.p99_ms:7.3f} ms  {cell.server_cpu_us_per_req:6,.0f} µs/req "
+                        f"(loop {cell.loop_cpu_us_per_req:4,.0f})  "
                         f"busy {cell.machine_busy_cores:4.2f} steal {cell.steal_cores:4.2f}  "
                         f"errors {sum(cell.errors.values())}",
                         flush=True,
