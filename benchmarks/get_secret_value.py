@@ -185,6 +185,12 @@ def start_moto(log_path: Path) -> Server:
 
 def process_tree_cpu_seconds(root_pid: int) -> float:
     """utime + stime of ``root_pid`` and its live descendants (all threads), in seconds."""
+    return process_cpu_seconds(root_pid)[0]
+
+
+def process_cpu_seconds(root_pid: int) -> tuple[float, float]:
+    """utime + stime in seconds, all threads, of (``root_pid`` and its live descendants,
+    ``root_pid`` alone), from one scan of /proc."""
     parent_of: dict[int, int] = {}
     ticks_of: dict[int, int] = {}
     for entry in os.scandir("/proc"):
@@ -206,14 +212,8 @@ def process_tree_cpu_seconds(root_pid: int) -> float:
             if parent in tree and pid not in tree:
                 tree.add(pid)
                 grew = True
-    return sum(ticks_of.get(pid, 0) for pid in tree) / CLOCK_TICKS
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """utime + stime of ``pid`` alone (all its threads, no children), in seconds."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    tree_ticks = sum(ticks_of.get(pid, 0) for pid in tree)
+    return tree_ticks / CLOCK_TICKS, ticks_of.get(root_pid, 0) / CLOCK_TICKS
 
 
 def machine_cpu_seconds() -> tuple[float, float]:
@@ -375,15 +375,14 @@ def measure_pool(
     server: Server, concurrency: int, duration_s: int, round_index: int, pool_path: Path
 ) -> Cell:
     """One wrk cell replaying the Lua pool at ``pool_path``, with the server's and box's CPU."""
-    server_cpu = process_tree_cpu_seconds(server.process.pid)
-    loop_cpu = process_cpu_seconds(server.process.pid)
+    server_cpu, loop_cpu = process_cpu_seconds(server.process.pid)
     wrk_cpu = children_cpu_seconds()
     busy, steal = machine_cpu_seconds()
     started = time.monotonic()
     result = run_wrk(server.endpoint, concurrency, duration_s, pool_path)
     elapsed = time.monotonic() - started
-    server_cpu = process_tree_cpu_seconds(server.process.pid) - server_cpu
-    loop_cpu = process_cpu_seconds(server.process.pid) - loop_cpu
+    server_cpu_after, loop_cpu_after = process_cpu_seconds(server.process.pid)
+    server_cpu, loop_cpu = server_cpu_after - server_cpu, loop_cpu_after - loop_cpu
     wrk_cpu = children_cpu_seconds() - wrk_cpu
     busy_after, steal_after = machine_cpu_seconds()
     busy, steal = busy_after - busy, steal_after - steal
