@@ -176,6 +176,9 @@ class Metrics:
         children[1].observe(seconds)
 
     def _children_for(self, key: tuple[str, str, str, str]) -> tuple[Counter, Histogram]:
+        """The children of the key's bounded labels, made once: a tenant past the label's
+        cap (or an operation past its cap) shares the cached "other" children, so its calls
+        never pay prometheus-client's labels() again, however many such tenants call."""
         service, operation, outcome, tenant = key
         with self._lock:
             if (service, operation) not in self._operations:
@@ -185,15 +188,17 @@ class Metrics:
                     self._operations.add((service, operation))
             if outcome not in OUTCOMES:
                 outcome = OTHER
-            label = self._tenant_label(tenant)
-            children = (
-                self._requests.labels(service, operation, outcome, label),
-                self._latency.labels(service, operation),
-            )
-            # Only bounded keys are cached: an unadmitted tenant shares the "other" children
-            # but would add a dict entry per distinct name.
-            if label == tenant and len(self._children) < 4 * MAX_OPERATIONS * len(OUTCOMES):
-                self._children[key] = children
+            bounded = (service, operation, outcome, self._tenant_label(tenant))
+            children = self._children.get(bounded)
+            if children is None:
+                children = (
+                    self._requests.labels(*bounded),
+                    self._latency.labels(service, operation),
+                )
+                # Keyed by bounded labels only: an unadmitted tenant adds no entry of its
+                # own (it is found under "other" after one set lookup, above).
+                if len(self._children) < 4 * MAX_OPERATIONS * len(OUTCOMES):
+                    self._children[bounded] = children
             return children
 
     def _tenant_label(self, tenant: str) -> str:

@@ -106,6 +106,32 @@ def test_the_tenant_label_is_bounded_and_the_rest_are_other() -> None:
     assert len(metrics._children) <= 10
 
 
+def test_tenants_past_the_cap_share_the_other_children_made_once() -> None:
+    # With 10,000 tenants most calls come from tenants past the label's cap: each of their
+    # calls must not pay prometheus-client's labels() (a lock and a label check) again.
+    metrics = Metrics(max_tenants=2)
+    made: list[tuple[str, ...]] = []
+    requests_labels = metrics._requests.labels
+
+    def counting_labels(*values: str) -> Any:
+        made.append(values)
+        return requests_labels(*values)
+
+    metrics._requests.labels = counting_labels  # type: ignore[method-assign]
+    for i in range(500):
+        metrics.observe_request(SM, "GetSecretValue", SUCCESS, f"tenant-{i}", 0.001)
+    assert made == [
+        (SM, "GetSecretValue", SUCCESS, "tenant-0"),
+        (SM, "GetSecretValue", SUCCESS, "tenant-1"),
+        (SM, "GetSecretValue", SUCCESS, OTHER),
+    ]
+    assert (
+        requests(metrics, service=SM, operation="GetSecretValue", outcome=SUCCESS, tenant=OTHER)
+        == 498
+    )
+    assert len(metrics._children) == 3
+
+
 def test_an_unknown_outcome_is_other() -> None:
     metrics = Metrics()
     metrics.observe_request(SM, "GetSecretValue", "weird", None, 0.001)
