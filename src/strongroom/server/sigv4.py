@@ -212,6 +212,12 @@ def derive_signing_key(secret: str, date: str, region: str, service: str) -> byt
     return hmac.digest(key, TERMINATOR.encode(), "sha256")
 
 
+# Signing keys kept: one per access key, scope and day. Deriving one costs about 20 µs
+# (four chained HMACs), 4 % of a call; with 10,000 tenants' sessions calling, a cache
+# smaller than the keys in use is cleared before most keys come back. About 1 KB an entry.
+DEFAULT_KEY_CACHE_SIZE = 16_384
+
+
 class SigV4Verifier:
     """Verifies header-form SigV4 requests against credentials this server issued.
 
@@ -248,7 +254,7 @@ class SigV4Verifier:
         *,
         max_skew: timedelta = timedelta(minutes=5),
         required_signed_headers: frozenset[str] = frozenset({"host", "x-amz-date"}),
-        key_cache_size: int = 1024,
+        key_cache_size: int = DEFAULT_KEY_CACHE_SIZE,
     ) -> None:
         if max_skew <= timedelta(0):
             raise ValueError("max_skew must be positive")

@@ -1061,6 +1061,16 @@ def test_signing_key_cache_is_bounded() -> None:
         assert len(verifier._keys) <= 3
 
 
+def test_signing_keys_of_ten_thousand_tenants_sessions_stay_cached() -> None:
+    # A cache smaller than the keys in use is cleared before most of them come back: every
+    # call would derive its signing key again (five HMACs) at 10,000 tenants.
+    verifier = SigV4Verifier(DictLookup({}))
+    first = verifier._signing_mac("ASIA0", "secret0", "20261204", "us-east-1", "kms")
+    for i in range(1, 10_000):
+        verifier._signing_mac(f"ASIA{i}", f"secret{i}", "20261204", "us-east-1", "kms")
+    assert verifier._signing_mac("ASIA0", "secret0", "20261204", "us-east-1", "kms") is first
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
