@@ -66,6 +66,10 @@ _INACTIVE_STATES = {
 _QUERY_SERVICES = ("iam:", "sts:")
 _PRINCIPAL_TYPES = {IAM_USER: "User", ASSUMED_ROLE: "AssumedRole"}
 DECISION_CACHE_SIZE = 65_536
+# Every call asks which condition keys its principal's documents mention. Sized for the
+# documents in use at once (10,000 tenants, a few roles each): an LRU cache smaller than a
+# working set that cycles misses on every call, and each miss parses the documents again.
+REFERENCED_KEYS_CACHE_SIZE = 65_536
 _RESOURCE_TAG_PREFIXES = ("aws:resourcetag/", "secretsmanager:resourcetag/")
 _PRINCIPAL_TAG_PREFIX = "aws:principaltag/"
 _CHEAP_KEYS = frozenset(
@@ -446,7 +450,7 @@ def _tag_lookup(tags: Mapping[str, str], key: str) -> tuple[str, ...] | None:
     return found
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=REFERENCED_KEYS_CACHE_SIZE)
 def _document_keys(text: str, kind: str) -> frozenset[str]:
     """The condition keys (lower-cased) a document's conditions and variables mention."""
     try:
@@ -467,7 +471,7 @@ def _variable_keys(texts: tuple[str, ...]) -> set[str]:
     return {m.group(1).split(",")[0].strip().lower() for t in texts for m in _VARIABLE.finditer(t)}
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=REFERENCED_KEYS_CACHE_SIZE)
 def _referenced_keys(
     identity: tuple[str, ...],
     boundary: str | None,

@@ -19,6 +19,7 @@ from strongroom.errors import (
     AccessDeniedException,
     InvalidAuthorizationMessageException,
 )
+from strongroom.identity import authorizer as authorizer_module
 from strongroom.identity.authorization_messages import AuthorizationMessages
 from strongroom.identity.authorizer import PolicyAuthorizer
 from strongroom.ids import AccountId, Partition, Region
@@ -131,6 +132,36 @@ def _get(resource: str = SECRET, **kwargs: Any) -> AccessRequest:
 
 def test_root_is_allowed_without_a_resource_policy(authorizer: PolicyAuthorizer) -> None:
     assert authorizer.decide(_ctx(ROOT), _get()).allowed
+
+
+def test_ten_thousand_tenants_policies_are_not_parsed_again_on_every_call(
+    table: PolicyTable, authorizer: PolicyAuthorizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The article's policy, one text per tenant role: once every tenant has called, the same
+    # calls must not parse documents again (an LRU cache smaller than the cycle of texts in
+    # use misses every time). A new decision parses its documents: that is once per decision.
+    principals = []
+    for i in range(10_000):
+        principal = _session(f"tenant-{i}", {"customer": f"cust-{i}"})
+        resource = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:/customer/cust-{i}/*"
+        table.by_arn[principal.identity_arn or ""] = Policies(
+            [Attached("tenant", _doc(_allow("secretsmanager:GetSecretValue", resource)))]
+        )
+        principals.append(principal)
+    secret = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:/customer/cust-{{}}/db-AbCdEf"
+    for i, principal in enumerate(principals):
+        assert authorizer.decide(_ctx(principal), _get(secret.format(i))).allowed
+    parses: list[str] = []
+    parse = authorizer_module.parse_policy
+
+    def counting_parse(text: str, kind: str) -> Any:
+        parses.append(text)
+        return parse(text, kind)
+
+    monkeypatch.setattr(authorizer_module, "parse_policy", counting_parse)
+    for i, principal in enumerate(principals):
+        assert authorizer.decide(_ctx(principal), _get(secret.format(i))).allowed
+    assert parses == []
 
 
 def test_root_is_bound_by_a_key_policy_that_does_not_name_the_account(
