@@ -10,6 +10,10 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 CACHE_SECONDS = 1.0
+# Entries a cache holds before it starts over. Above the working set of 10,000 tenants
+# (a session, a role and a user or two each): a cache smaller than the principals calling
+# is emptied before most of them call again, and every call then reads the database.
+CACHE_LIMIT = 100_000
 
 
 class IdentityChanges:
@@ -48,7 +52,7 @@ class BriefCache(Generic[K, V]):
 
     def put(self, key: K, value: V, generation: int) -> None:
         """Store ``value`` read at ``generation`` (taken before the read began)."""
-        if len(self._entries) > 10_000:
+        if len(self._entries) >= CACHE_LIMIT:
             self._entries.clear()
         self._entries[key] = (time.monotonic() + self._seconds, generation, value)
 

@@ -58,7 +58,8 @@ _TOKEN_LABEL = b"strongroom/grant-token/v1"
 # Grants of one (key, caller) are cached this long; a grant token skips the cache, so a
 # new grant is usable at once by whoever holds its token (AWS's eventual consistency rule).
 CACHE_SECONDS = 1.0
-_CACHE_LIMIT = 10_000
+# Above 10,000 tenants' (key, caller) pairs: see identity.changes.CACHE_LIMIT.
+_CACHE_LIMIT = 100_000
 
 
 def grantees_of(principal: Principal) -> tuple[str, ...]:

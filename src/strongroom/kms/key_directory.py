@@ -26,7 +26,8 @@ ALIAS_NAME_PATTERN = re.compile(r"\Aalias/[a-zA-Z0-9/_-]+\Z")
 # within this many seconds: disabling a key takes effect everywhere within a second. A
 # server that is its database's only writer (embedded SQLite) may cache for longer.
 CACHE_SECONDS = 1.0
-_CACHE_LIMIT = 10_000
+# Above 10,000 tenants' keys (and their aliases): see identity.changes.CACHE_LIMIT.
+_CACHE_LIMIT = 100_000
 # A key id as KMS writes it (a UUID's canonical form; either case is accepted).
 _KEY_ID = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE | re.ASCII
