@@ -161,7 +161,9 @@ kms_aliases = Table(
     Column("created_at", UtcTimestamp, nullable=False),
     Column("updated_at", UtcTimestamp, nullable=False),
     ForeignKeyConstraint(["key_id"], ["kms_keys.key_id"], ondelete="CASCADE"),
-    Index(None, "key_id"),
+    # A key's aliases in name order (kms:ResourceAliases, ListAliases with KeyId) without
+    # walking the region's other aliases.
+    Index(None, "key_id", "region", "alias_name"),
 )
 
 kms_key_tags = Table(
