@@ -106,7 +106,9 @@ def test_sessions_round_trip_and_expire(engine: Engine) -> None:
     )
     with store.transaction(write=True) as tx:
         tx.insert_session(session)
-    assert store.session("ASIAX") == session
+    with store.transaction(write=False) as tx:
+        assert tx.session("ASIAX") == session
     assert store.delete_expired_sessions(NOW) == 0
     assert store.delete_expired_sessions(NOW + timedelta(hours=2)) == 1
-    assert store.session("ASIAX") is None
+    with store.transaction(write=False) as tx:
+        assert tx.session("ASIAX") is None

@@ -17,7 +17,7 @@ from strongroom.clock import Clock
 from strongroom.context import ASSUMED_ROLE, IAM_USER, ROOT, Principal, SessionInfo
 from strongroom.errors import ExpiredTokenException
 from strongroom.identity.changes import CACHE_SECONDS, BriefCache, IdentityChanges
-from strongroom.identity.ports import IdentityStore, SessionRecord
+from strongroom.identity.ports import IdentityStore, IdentityTransaction, SessionRecord
 from strongroom.kms.keyring import KeyRing
 
 ACCESS_KEY_SECRET_LABEL = b"strongroom/access-key-secret/v1"
@@ -140,7 +140,10 @@ class CredentialDirectory:
         ).decode()
         principal = None
         if stored.user_id is not None:
-            principal = self._user_principal(stored.user_id, access_key_id)
+            if self._identities is None:
+                return None
+            with self._identities.transaction(write=False) as tx:
+                principal = self._user_principal(tx, stored.user_id, access_key_id)
             if principal is None:
                 return None
         return _Resolved(secret, stored.principal_arn, principal)
@@ -148,25 +151,25 @@ class CredentialDirectory:
     def _resolve_session(self, access_key_id: str) -> _Resolved | None:
         if self._identities is None:
             return None
-        session = self._identities.session(access_key_id)
-        if session is None:
+        # The session and the identity it speaks for, in one read: this runs for every
+        # principal not cached, which with many tenants is most calls of a quiet one.
+        with self._identities.transaction(write=False) as tx:
+            session = tx.session(access_key_id)
+            principal = None if session is None else self._session_principal(tx, session)
+        if session is None or principal is None:
             return None
         secret = self._keyring.unwrap_secret(
             session.wrapped_secret, SESSION_SECRET_LABEL, access_key_id.encode()
         ).decode()
-        principal = self._session_principal(session)
-        if principal is None:
-            return None
         return _Resolved(secret, principal.arn, principal, session.token_hash, session.expires_at)
 
-    def _user_principal(self, user_id: str, access_key_id: str) -> Principal | None:
-        if self._identities is None:
-            return None
-        with self._identities.transaction(write=False) as tx:
-            user = tx.user_by_id(user_id)
-            tags = () if user is None else tx.tags("user", user.id)
+    def _user_principal(
+        self, tx: IdentityTransaction, user_id: str, access_key_id: str
+    ) -> Principal | None:
+        user = tx.user_by_id(user_id)
         if user is None:
             return None
+        tags = tx.tags("user", user.id)
         return Principal(
             arn=user.arn,
             principal_id=user.id,
@@ -182,8 +185,9 @@ class CredentialDirectory:
         wanted = self._tenant_tag_key.lower()
         return next((v for k, v in tags if k.lower() == wanted), None)
 
-    def _session_principal(self, session: SessionRecord) -> Principal | None:
-        assert self._identities is not None  # noqa: S101 - only called with identities
+    def _session_principal(
+        self, tx: IdentityTransaction, session: SessionRecord
+    ) -> Principal | None:
         if session.owner_kind == "root":
             return Principal(
                 arn=session.owner_id,
@@ -192,12 +196,11 @@ class CredentialDirectory:
                 kind=ROOT,
             )
         if session.owner_kind == "user":
-            return self._user_principal(session.owner_id, session.access_key_id)
-        with self._identities.transaction(write=False) as tx:
-            role = tx.role_by_id(session.owner_id)
-            role_tags = () if role is None else tx.tags("role", role.id)
+            return self._user_principal(tx, session.owner_id, session.access_key_id)
+        role = tx.role_by_id(session.owner_id)
         if role is None or session.issued_at is None or session.expires_at is None:
             return None
+        role_tags = tx.tags("role", role.id)
         # Session tags override the role's tags with the same key (compared case-insensitively).
         overridden = {k.lower() for k, _ in session.tags}
         tags = [(k, v) for k, v in role_tags if k.lower() not in overridden] + list(session.tags)

@@ -589,6 +589,12 @@ class SqlIdentityTransaction:
 
     # Sessions
 
+    def session(self, access_key_id: str) -> SessionRecord | None:
+        row = self._c.execute(
+            select(iam_sessions).where(iam_sessions.c.access_key_id == access_key_id)
+        ).first()
+        return None if row is None else _session(row)
+
     def insert_session(self, session: SessionRecord) -> None:
         self._c.execute(
             insert(iam_sessions).values(
@@ -646,13 +652,6 @@ class SqlIdentityStore:
     def transaction(self, *, write: bool) -> Iterator[SqlIdentityTransaction]:
         with engines.transaction(self._engine, write=write) as connection:
             yield SqlIdentityTransaction(connection)
-
-    def session(self, access_key_id: str) -> SessionRecord | None:
-        with engines.transaction(self._engine, write=False) as c:
-            row = c.execute(
-                select(iam_sessions).where(iam_sessions.c.access_key_id == access_key_id)
-            ).first()
-            return None if row is None else _session(row)
 
     def delete_expired_sessions(self, now: datetime) -> int:
         with engines.transaction(self._engine, write=True) as c:

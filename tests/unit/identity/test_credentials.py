@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -218,7 +219,8 @@ def test_the_token_is_compared_in_constant_time_and_stored_only_as_a_digest(
     digest = hashlib.sha256(session.session_token.encode()).digest()
     assert compared == [(hashlib.sha256(b"wrong").digest(), digest)]
 
-    record = stack.store.session(session.access_key_id)
+    with stack.store.transaction(write=False) as tx:
+        record = tx.session(session.access_key_id)
     assert record is not None
     assert record.token_hash == digest
     engine = stack.store._engine
@@ -286,6 +288,36 @@ def test_a_role_session_carries_role_and_session_tags(stack: IdentityStack) -> N
     assert principal.session is not None
     assert principal.session.expires_at == NOW + timedelta(hours=1)
     assert dict(principal.session.tags) == {"Customer": "globex"}
+
+
+def test_a_role_session_not_cached_is_resolved_in_one_read_transaction(
+    stack: IdentityStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With many tenants most principals are not cached when they call: the session, its
+    # role and the role's tags are read together, not one transaction each.
+    role_arn = stack.create_role("app")
+    stack.roles.tag_role(
+        ROOT, iam.TagRoleRequest(role_name="app", tags=(iam.Tag(key="customer", value="acme"),))
+    )
+    credentials = stack.sts.assume_role(
+        ROOT, sts.AssumeRoleRequest(role_arn=role_arn, role_session_name="s1")
+    ).credentials
+    assert credentials is not None
+    stack.credentials.forget_cached()
+    opened: list[bool] = []
+    transaction = engines.transaction
+
+    def counted(engine: Any, *, write: bool) -> Any:
+        opened.append(write)
+        return transaction(engine, write=write)
+
+    monkeypatch.setattr(engines, "transaction", counted)
+    principal = stack.credentials.principal(
+        credentials.access_key_id, credentials.session_token, "aws"
+    )
+    assert principal is not None
+    assert principal.tenant == "acme"
+    assert opened == [False]
 
 
 def test_deleting_the_role_ends_its_sessions(stack: IdentityStack) -> None:
