@@ -272,6 +272,13 @@ class KeyDirectoryStore(Protocol):
 
     def key(self, key_id: str) -> KmsKeyRecord | None: ...
 
+    def key_for_authorization(
+        self, key_id: str, max_aliases: int
+    ) -> tuple[KmsKeyRecord, list[tuple[str, str]], list[str]] | None:
+        """A key with its tags (ordered by tag key) and up to ``max_aliases`` names of its
+        aliases (ordered by name), in one read: what authorizing a call on it looks at."""
+        ...
+
     def key_by_alias(self, region: str, alias_name: str) -> KmsKeyRecord | None:
         """The key an alias names (one query)."""
         ...

@@ -126,6 +126,18 @@ class SqlKeyDirectoryStore:
             row = c.execute(_SELECT_KEY.where(kms_keys.c.key_id == key_id)).first()
             return None if row is None else _key(row)
 
+    def key_for_authorization(
+        self, key_id: str, max_aliases: int
+    ) -> tuple[KmsKeyRecord, list[tuple[str, str]], list[str]] | None:
+        with engines.transaction(self._engine, write=False) as c:
+            row = c.execute(_SELECT_KEY.where(kms_keys.c.key_id == key_id)).first()
+            if row is None:
+                return None
+            record = _key(row)
+            tags = self._key_tags(c, key_id)
+            aliases = self._list_aliases(c, record.region, key_id, None, max_aliases)
+        return record, tags, [a.alias_name for a in aliases]
+
     def key_by_alias(self, region: str, alias_name: str) -> KmsKeyRecord | None:
         with engines.transaction(self._engine, write=False) as c:
             return self._key_by_alias(c, region, alias_name)
@@ -267,30 +279,37 @@ class SqlKeyDirectoryStore:
     def list_aliases(
         self, region: str, key_id: str | None, after_alias: str | None, limit: int
     ) -> list[AliasRecord]:
+        with engines.transaction(self._engine, write=False) as c:
+            return self._list_aliases(c, region, key_id, after_alias, limit)
+
+    @staticmethod
+    def _list_aliases(
+        c: Connection, region: str, key_id: str | None, after_alias: str | None, limit: int
+    ) -> list[AliasRecord]:
         condition = kms_aliases.c.region == region
         if key_id is not None:
             condition = and_(condition, kms_aliases.c.key_id == key_id)
         if after_alias is not None:
             condition = and_(condition, kms_aliases.c.alias_name > after_alias)
-        with engines.transaction(self._engine, write=False) as c:
-            rows = c.execute(
-                select(*_ALIAS_COLUMNS)
-                .where(condition)
-                .order_by(kms_aliases.c.alias_name)
-                .limit(limit)
-            )
-            return [_alias(r) for r in rows]
+        rows = c.execute(
+            select(*_ALIAS_COLUMNS).where(condition).order_by(kms_aliases.c.alias_name).limit(limit)
+        )
+        return [_alias(r) for r in rows]
 
     # -- tags ----------------------------------------------------------------------
 
     def key_tags(self, key_id: str) -> list[tuple[str, str]]:
         with engines.transaction(self._engine, write=False) as c:
-            rows = c.execute(
-                select(kms_key_tags.c.tag_key, kms_key_tags.c.tag_value)
-                .where(kms_key_tags.c.key_id == key_id)
-                .order_by(kms_key_tags.c.tag_key)
-            )
-            return [(r.tag_key, r.tag_value) for r in rows]
+            return self._key_tags(c, key_id)
+
+    @staticmethod
+    def _key_tags(c: Connection, key_id: str) -> list[tuple[str, str]]:
+        rows = c.execute(
+            select(kms_key_tags.c.tag_key, kms_key_tags.c.tag_value)
+            .where(kms_key_tags.c.key_id == key_id)
+            .order_by(kms_key_tags.c.tag_key)
+        )
+        return [(r.tag_key, r.tag_value) for r in rows]
 
     def put_key_tags(self, key_id: str, tags: Sequence[tuple[str, str]], limit: int) -> bool:
         wanted = dict(tags)  # a key given twice: the last value wins

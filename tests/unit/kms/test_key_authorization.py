@@ -85,6 +85,36 @@ def test_key_policy_tags_and_tenant_of_the_key_go_with_every_request(stack: KmsS
     assert "kms:RequestAlias" not in request.context
 
 
+def test_a_key_not_cached_is_read_with_its_tags_and_aliases_in_one_read(
+    stack: KmsStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With many tenants most keys are not cached when their tenant calls: one read
+    # transaction for what authorization looks at, not one for each part.
+    key = _key(stack, tags=(shapes.Tag("customer", "cust-7"),))
+    stack.aliases.create_alias(
+        ROOT, shapes.CreateAliasRequest(alias_name="alias/app", target_key_id=str(key.key_id))
+    )
+    stack.keys.invalidate(str(key.key_id))
+    reads: list[str] = []
+    for name in ("key", "key_tags", "list_aliases", "key_for_authorization"):
+        method = getattr(stack.store, name)
+
+        def counted(*args: Any, _name: str = name, _method: Any = method) -> Any:
+            reads.append(_name)
+            return _method(*args)
+
+        monkeypatch.setattr(stack.store, name, counted)
+    stack.authorizer.clear()
+    stack.crypto.encrypt(
+        ROOT, shapes.EncryptRequest(key_id=str(key.key_id), plaintext=b"x", encryption_context=None)
+    )
+    request = _only(stack)
+    assert reads == ["key_for_authorization"]
+    assert tuple(request.context["kms:ResourceAliases"]) == ("alias/app",)
+    assert request.resource_tags == {"customer": "cust-7"}
+    assert request.resource_tenant == "cust-7"
+
+
 def test_alias_reference_sets_request_alias_and_resource_aliases(stack: KmsStack) -> None:
     key = _key(stack)
     stack.aliases.create_alias(
