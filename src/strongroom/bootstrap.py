@@ -285,6 +285,7 @@ def _assemble(
         identity_changes,
         tenant_tag_key=settings.tenant_tag_key,
         cache_seconds=identity_cache_seconds,
+        policies=identity_directory,
     )
     root_arn = root_principal(partition_of(settings.region), settings.account_id, "").arn
     wanted = None

@@ -17,6 +17,7 @@ from strongroom.clock import Clock
 from strongroom.context import ASSUMED_ROLE, IAM_USER, ROOT, Principal, SessionInfo
 from strongroom.errors import ExpiredTokenException
 from strongroom.identity.changes import CACHE_SECONDS, BriefCache, IdentityChanges
+from strongroom.identity.directory import IdentityDirectory
 from strongroom.identity.ports import IdentityStore, IdentityTransaction, SessionRecord
 from strongroom.kms.keyring import KeyRing
 
@@ -107,6 +108,7 @@ class CredentialDirectory:
         tenant_tag_key: str = "customer",
         *,
         cache_seconds: float = CACHE_SECONDS,
+        policies: IdentityDirectory | None = None,
     ) -> None:
         self._store = store
         self._keyring = keyring
@@ -114,6 +116,9 @@ class CredentialDirectory:
         self._identities = identities
         self._changes = changes or IdentityChanges()
         self._tenant_tag_key = tenant_tag_key
+        # Given, the policies of the user or role behind a principal not cached are read
+        # in the same transaction as the principal, and kept for the authorizer.
+        self._policies = policies
         self._cache: BriefCache[str, _Resolved | None] = BriefCache(self._changes, cache_seconds)
         self._last_recorded: dict[str, float] = {}
 
@@ -123,15 +128,15 @@ class CredentialDirectory:
             return cached
         generation = self._changes.generation
         resolved = (
-            self._resolve_session(access_key_id)
+            self._resolve_session(access_key_id, generation)
             if access_key_id.startswith("ASIA")
-            else self._resolve_key(access_key_id)
+            else self._resolve_key(access_key_id, generation)
         )
         if resolved is not None:
             self._cache.put(access_key_id, resolved, generation)
         return resolved
 
-    def _resolve_key(self, access_key_id: str) -> _Resolved | None:
+    def _resolve_key(self, access_key_id: str, generation: int) -> _Resolved | None:
         stored = self._store.get(access_key_id)
         if stored is None or stored.status != "Active":
             return None
@@ -143,19 +148,21 @@ class CredentialDirectory:
             if self._identities is None:
                 return None
             with self._identities.transaction(write=False) as tx:
-                principal = self._user_principal(tx, stored.user_id, access_key_id)
+                principal = self._user_principal(tx, stored.user_id, access_key_id, generation)
             if principal is None:
                 return None
         return _Resolved(secret, stored.principal_arn, principal)
 
-    def _resolve_session(self, access_key_id: str) -> _Resolved | None:
+    def _resolve_session(self, access_key_id: str, generation: int) -> _Resolved | None:
         if self._identities is None:
             return None
         # The session and the identity it speaks for, in one read: this runs for every
         # principal not cached, which with many tenants is most calls of a quiet one.
         with self._identities.transaction(write=False) as tx:
             session = tx.session(access_key_id)
-            principal = None if session is None else self._session_principal(tx, session)
+            principal = (
+                None if session is None else self._session_principal(tx, session, generation)
+            )
         if session is None or principal is None:
             return None
         secret = self._keyring.unwrap_secret(
@@ -164,12 +171,14 @@ class CredentialDirectory:
         return _Resolved(secret, principal.arn, principal, session.token_hash, session.expires_at)
 
     def _user_principal(
-        self, tx: IdentityTransaction, user_id: str, access_key_id: str
+        self, tx: IdentityTransaction, user_id: str, access_key_id: str, generation: int
     ) -> Principal | None:
         user = tx.user_by_id(user_id)
         if user is None:
             return None
         tags = tx.tags("user", user.id)
+        if self._policies is not None:
+            self._policies.remember(tx, "user", user.id, user.arn, user.boundary_arn, generation)
         return Principal(
             arn=user.arn,
             principal_id=user.id,
@@ -186,7 +195,7 @@ class CredentialDirectory:
         return next((v for k, v in tags if k.lower() == wanted), None)
 
     def _session_principal(
-        self, tx: IdentityTransaction, session: SessionRecord
+        self, tx: IdentityTransaction, session: SessionRecord, generation: int
     ) -> Principal | None:
         if session.owner_kind == "root":
             return Principal(
@@ -196,11 +205,13 @@ class CredentialDirectory:
                 kind=ROOT,
             )
         if session.owner_kind == "user":
-            return self._user_principal(tx, session.owner_id, session.access_key_id)
+            return self._user_principal(tx, session.owner_id, session.access_key_id, generation)
         role = tx.role_by_id(session.owner_id)
         if role is None or session.issued_at is None or session.expires_at is None:
             return None
         role_tags = tx.tags("role", role.id)
+        if self._policies is not None:
+            self._policies.remember(tx, "role", role.id, role.arn, role.boundary_arn, generation)
         # Session tags override the role's tags with the same key (compared case-insensitively).
         overridden = {k.lower() for k, _ in session.tags}
         tags = [(k, v) for k, v in role_tags if k.lower() not in overridden] + list(session.tags)

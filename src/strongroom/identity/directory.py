@@ -113,6 +113,22 @@ class IdentityDirectory:
         self._cache.put(entity_id, found, generation)
         return found
 
+    def remember(
+        self,
+        tx: IdentityTransaction,
+        kind: Literal["user", "role"],
+        entity_id: str,
+        arn: str,
+        boundary_arn: str | None,
+        generation: int,
+    ) -> None:
+        """Read and keep an entity's policies in ``tx``, unless they are cached: the
+        credential directory, reading the entity for a principal not cached, saves the
+        call a read transaction of its own. ``generation`` was taken before ``tx`` began."""
+        if self._cache.get(entity_id) is None:
+            found = entity_policies(tx, kind, entity_id, arn, boundary_arn)
+            self._cache.put(entity_id, found, generation)
+
     def all_principals(self) -> list[DirectoryEntity]:
         """Every IAM user and role with its tags, tenant and policies."""
         found: list[DirectoryEntity] = []

@@ -17,6 +17,7 @@ from strongroom.crypto.aead import random_key
 from strongroom.identity import iam_shapes as iam
 from strongroom.identity.changes import IdentityChanges
 from strongroom.identity.credentials import CredentialDirectory, IssuedCredentials, root_principal
+from strongroom.identity.directory import IdentityDirectory
 from strongroom.identity.iam_groups import IamGroups
 from strongroom.identity.iam_policies import IamPolicies
 from strongroom.identity.iam_roles import IamRoles
@@ -98,6 +99,7 @@ class IdentityStack:
     changes: IdentityChanges
     authorizer: AllowAll
     credentials: CredentialDirectory
+    directory: IdentityDirectory
     users: IamUsers
     roles: IamRoles
     groups: IamGroups
@@ -132,8 +134,15 @@ def stack(tmp_path: Path) -> Iterator[IdentityStack]:
         store = SqlIdentityStore(data)
         changes = IdentityChanges()
         authorizer = AllowAll()
+        directory = IdentityDirectory(store, changes)
         credentials = CredentialDirectory(
-            SqlAccessKeyStore(data), keyring, clock, store, changes, tenant_tag_key="customer"
+            SqlAccessKeyStore(data),
+            keyring,
+            clock,
+            store,
+            changes,
+            tenant_tag_key="customer",
+            policies=directory,
         )
         credentials.ensure_root_credentials(ROOT_ARN, ROOT_KEY)
         parts = (store, authorizer, clock, changes)
@@ -143,6 +152,7 @@ def stack(tmp_path: Path) -> Iterator[IdentityStack]:
             changes=changes,
             authorizer=authorizer,
             credentials=credentials,
+            directory=directory,
             users=IamUsers(*parts, keyring),
             roles=IamRoles(*parts),
             groups=IamGroups(*parts),

@@ -24,6 +24,7 @@ from tests.unit.identity.conftest import (
     ROOT_ARN,
     ROOT_KEY,
     IdentityStack,
+    identity_document,
 )
 
 
@@ -290,11 +291,11 @@ def test_a_role_session_carries_role_and_session_tags(stack: IdentityStack) -> N
     assert dict(principal.session.tags) == {"Customer": "globex"}
 
 
-def test_a_role_session_not_cached_is_resolved_in_one_read_transaction(
+def test_a_role_session_not_cached_is_resolved_with_its_policies_in_one_read_transaction(
     stack: IdentityStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # With many tenants most principals are not cached when they call: the session, its
-    # role and the role's tags are read together, not one transaction each.
+    # role, the role's tags and its policies are read together, not one transaction each.
     role_arn = stack.create_role("app")
     stack.roles.tag_role(
         ROOT, iam.TagRoleRequest(role_name="app", tags=(iam.Tag(key="customer", value="acme"),))
@@ -303,6 +304,12 @@ def test_a_role_session_not_cached_is_resolved_in_one_read_transaction(
         ROOT, sts.AssumeRoleRequest(role_arn=role_arn, role_session_name="s1")
     ).credentials
     assert credentials is not None
+    stack.policies.put_role_policy(
+        ROOT,
+        iam.PutRolePolicyRequest(
+            role_name="app", policy_name="app-policy", policy_document=identity_document()
+        ),
+    )
     stack.credentials.forget_cached()
     opened: list[bool] = []
     transaction = engines.transaction
@@ -317,6 +324,9 @@ def test_a_role_session_not_cached_is_resolved_in_one_read_transaction(
     )
     assert principal is not None
     assert principal.tenant == "acme"
+    # The role's policies came in the same read, for the authorizer.
+    policies = stack.directory.policies_for(principal)
+    assert [p.name for p in policies.identity] == [f"{role_arn}/inline/app-policy"]
     assert opened == [False]
 
 
