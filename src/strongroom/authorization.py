@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, Protocol
@@ -47,14 +47,20 @@ class AccessRequest:
     request_tenants: frozenset[str] = frozenset()
     # The request sets, changes or removes these tag keys (for the tenant-tag rule).
     tag_keys_written: frozenset[str] = frozenset()
-    # KMS: a grant on the key allows this call (grants are checked by the KMS layer).
-    allowed_by_grant: bool = False
+    # KMS: a grant on the key allows this call (grants are checked by the KMS layer). A
+    # callable is asked only if no policy allows the call: most calls then read no grants.
+    allowed_by_grant: bool | Callable[[], bool] = False
     # The secret's name when it lives in the shared namespace (``/shared/…``): it belongs to
     # no tenant, and a tenant-bound caller reaches it only through a share (TenantGate).
     shared_resource_name: str | None = None
     # The request changes what the tenant guard lets through (shares): a tenant-bound
     # caller may never, or it could open the guard for itself.
     changes_sharing: bool = False
+
+    def granted(self) -> bool:
+        """Does a KMS grant allow the call (looked up now if it was left to a callable)?"""
+        grant = self.allowed_by_grant
+        return grant() if callable(grant) else grant
 
 
 @dataclass(frozen=True, slots=True)

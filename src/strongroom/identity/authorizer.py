@@ -301,7 +301,7 @@ class PolicyAuthorizer:
     def _to_access_decision(request: AccessRequest, decision: Decision) -> AccessDecision:
         if decision.effect == "Allow":
             return AccessDecision(True)
-        if decision.effect == "ImplicitDeny" and request.allowed_by_grant:
+        if decision.effect == "ImplicitDeny" and request.granted():
             return AccessDecision(True)  # a KMS grant adds access; it never beats a deny
         policy_type = decision.policy_type or "identity-based policy"
         if decision.effect == "ExplicitDeny":

@@ -110,7 +110,7 @@ class KeyAuthorization:
         conditions: Mapping[str, ConditionValue] = _NO_CONDITIONS,
         encryption_context: Mapping[str, str] | None = None,
         via_service: bool = False,
-        allowed_by_grant: bool = False,
+        allowed_by_grant: bool | Callable[[], bool] = False,
         tag_keys_written: frozenset[str] = frozenset(),
         request_tenants: frozenset[str] = frozenset(),
     ) -> AccessRequest:
@@ -169,12 +169,22 @@ class KeyAuthorization:
         A grant of the caller's on the key (or named by a grant token) allows what the
         policies alone do not, unless a policy denies it explicitly. ``allowed_by_grant``
         overrides the grant lookup (RetireGrant decides it from the grant itself)."""
-        if allowed_by_grant is None:
-            allowed_by_grant = self._granted(
+        grant: bool | Callable[[], bool]
+        if allowed_by_grant is not None:
+            if grant_tokens:
+                self._grants.granted_by_tokens(grant_tokens)
+            grant = allowed_by_grant
+        elif grant_tokens:
+            # Now: every token must name a live grant, whatever the policies say.
+            grant = self._granted(
                 ctx, operation, record, encryption_context, grant_tokens, grant_check
             )
-        elif grant_tokens:
-            self._grants.granted_by_tokens(grant_tokens)
+        else:
+            # Only if no policy allows the call: a caller the key policy or its own
+            # policies allow (most calls) reads no grants.
+            def grant() -> bool:
+                return self._granted(ctx, operation, record, encryption_context, None, grant_check)
+
         self._authorizer.authorize(
             ctx,
             self.key_request(
@@ -185,7 +195,7 @@ class KeyAuthorization:
                 conditions=conditions,
                 encryption_context=encryption_context,
                 via_service=via_service,
-                allowed_by_grant=allowed_by_grant,
+                allowed_by_grant=grant,
                 tag_keys_written=tag_keys_written,
                 request_tenants=request_tenants,
             ),

@@ -99,7 +99,7 @@ class RecordingAuthorizer:
         verdict = self.rule(ctx, request)
         if verdict is None:
             return AccessDecision(False, "explicit deny", explicit_deny=True)
-        if verdict or request.allowed_by_grant:
+        if verdict or request.granted():
             return AccessDecision(True)
         return AccessDecision(False, "no policy allows it")
 

@@ -95,12 +95,34 @@ def test_without_a_grant_a_principal_without_policies_is_denied(
         _encrypt(stack, ALICE, key_id)
 
 
+def test_grants_are_read_only_when_no_policy_allows_the_call(
+    stack: KmsStack, key_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Most callers are allowed by the key policy or their own policies: with many tenants
+    # their calls must not each read the key's grants.
+    _grant(stack, key_id, ALICE_ARN, ("Encrypt",))
+    stack.grant_book.forget_all()
+    reads: list[str] = []
+    grants_for = stack.store.grants_for
+
+    def counted(key: str, grantees: tuple[str, ...]) -> object:
+        reads.append(key)
+        return grants_for(key, grantees)
+
+    monkeypatch.setattr(stack.store, "grants_for", counted)
+    _encrypt(stack, ROOT, key_id)
+    assert reads == []
+    _encrypt(stack, ALICE, key_id)  # no policy allows Alice: her grant does
+    assert reads == [key_id]
+    assert stack.authorizer.requests[-1].granted()
+
+
 def test_grant_allows_its_operations_for_its_grantee_only(stack: KmsStack, key_id: str) -> None:
     _grant(stack, key_id, ALICE_ARN, ("Encrypt", "Decrypt"))
     blob = _encrypt(stack, ALICE, key_id)
     plaintext = stack.crypto.decrypt(ALICE, shapes.DecryptRequest(ciphertext_blob=blob)).plaintext
     assert plaintext == b"secret"
-    assert stack.authorizer.requests[-1].allowed_by_grant
+    assert stack.authorizer.requests[-1].granted()
     with pytest.raises(AccessDeniedException):
         stack.crypto.generate_data_key(
             ALICE, shapes.GenerateDataKeyRequest(key_id=key_id, key_spec="AES_256")
