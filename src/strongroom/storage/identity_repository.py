@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.identity.ports import (
@@ -116,6 +116,42 @@ def _session(row: Any) -> SessionRecord:
     )
 
 
+# The reads that resolve a principal not cached (every call of a quiet tenant's session),
+# built once: SQLAlchemy then skips building the statement and its cache key on each call
+# (72 against 27 us a query on SQLite).
+_USER_BY_ID = select(iam_users).where(iam_users.c.id == bindparam("id"))
+_ROLE_BY_ID = select(iam_roles).where(iam_roles.c.id == bindparam("id"))
+_SESSION = select(iam_sessions).where(iam_sessions.c.access_key_id == bindparam("key"))
+_TAGS = (
+    select(iam_tags.c.key, iam_tags.c.value)
+    .where(
+        and_(iam_tags.c.entity_kind == bindparam("kind"), iam_tags.c.entity_id == bindparam("id"))
+    )
+    .order_by(iam_tags.c.position)
+)
+_INLINE_POLICIES = (
+    select(iam_inline_policies.c.policy_name, iam_inline_policies.c.document)
+    .where(
+        and_(
+            iam_inline_policies.c.entity_kind == bindparam("kind"),
+            iam_inline_policies.c.entity_id == bindparam("id"),
+        )
+    )
+    .order_by(iam_inline_policies.c.policy_name)
+)
+_ATTACHED = (
+    select(iam_policies)
+    .join(iam_attachments, iam_attachments.c.policy_id == iam_policies.c.id)
+    .where(
+        and_(
+            iam_attachments.c.entity_kind == bindparam("kind"),
+            iam_attachments.c.entity_id == bindparam("id"),
+        )
+    )
+    .order_by(iam_policies.c.name_key)
+)
+
+
 class SqlIdentityTransaction:
     """Identity reads and writes on one connection inside one transaction."""
 
@@ -137,7 +173,7 @@ class SqlIdentityTransaction:
         return None if row is None else _user(row)
 
     def user_by_id(self, user_id: str) -> UserRecord | None:
-        row = self._c.execute(select(iam_users).where(iam_users.c.id == user_id)).first()
+        row = self._c.execute(_USER_BY_ID, {"id": user_id}).first()
         return None if row is None else _user(row)
 
     def users(self) -> list[UserRecord]:
@@ -193,7 +229,7 @@ class SqlIdentityTransaction:
         return None if row is None else _role(row)
 
     def role_by_id(self, role_id: str) -> RoleRecord | None:
-        row = self._c.execute(select(iam_roles).where(iam_roles.c.id == role_id)).first()
+        row = self._c.execute(_ROLE_BY_ID, {"id": role_id}).first()
         return None if row is None else _role(row)
 
     def roles(self) -> list[RoleRecord]:
@@ -310,11 +346,7 @@ class SqlIdentityTransaction:
     # Tags
 
     def tags(self, kind: EntityKind, entity_id: str) -> Tags:
-        rows = self._c.execute(
-            select(iam_tags.c.key, iam_tags.c.value)
-            .where(and_(iam_tags.c.entity_kind == kind, iam_tags.c.entity_id == entity_id))
-            .order_by(iam_tags.c.position)
-        )
+        rows = self._c.execute(_TAGS, {"kind": kind, "id": entity_id})
         return tuple((r.key, r.value) for r in rows)
 
     def tags_of_kind(self, kind: EntityKind) -> dict[str, Tags]:
@@ -355,16 +387,7 @@ class SqlIdentityTransaction:
     # Inline policies
 
     def inline_policies(self, kind: EntityKind, entity_id: str) -> list[InlinePolicyRecord]:
-        rows = self._c.execute(
-            select(iam_inline_policies.c.policy_name, iam_inline_policies.c.document)
-            .where(
-                and_(
-                    iam_inline_policies.c.entity_kind == kind,
-                    iam_inline_policies.c.entity_id == entity_id,
-                )
-            )
-            .order_by(iam_inline_policies.c.policy_name)
-        )
+        rows = self._c.execute(_INLINE_POLICIES, {"kind": kind, "id": entity_id})
         return [InlinePolicyRecord(r.policy_name, r.document) for r in rows]
 
     def put_inline_policy(self, kind: EntityKind, entity_id: str, name: str, document: str) -> None:
@@ -491,16 +514,7 @@ class SqlIdentityTransaction:
     # Attachments
 
     def attached(self, kind: EntityKind, entity_id: str) -> list[ManagedPolicyRecord]:
-        rows = self._c.execute(
-            select(iam_policies)
-            .join(iam_attachments, iam_attachments.c.policy_id == iam_policies.c.id)
-            .where(
-                and_(
-                    iam_attachments.c.entity_kind == kind, iam_attachments.c.entity_id == entity_id
-                )
-            )
-            .order_by(iam_policies.c.name_key)
-        )
+        rows = self._c.execute(_ATTACHED, {"kind": kind, "id": entity_id})
         return [_policy(r) for r in rows]
 
     def attach(self, kind: EntityKind, entity_id: str, policy_id: str) -> None:
@@ -590,9 +604,7 @@ class SqlIdentityTransaction:
     # Sessions
 
     def session(self, access_key_id: str) -> SessionRecord | None:
-        row = self._c.execute(
-            select(iam_sessions).where(iam_sessions.c.access_key_id == access_key_id)
-        ).first()
+        row = self._c.execute(_SESSION, {"key": access_key_id}).first()
         return None if row is None else _session(row)
 
     def insert_session(self, session: SessionRecord) -> None:

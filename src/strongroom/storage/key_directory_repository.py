@@ -8,7 +8,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, and_, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -37,6 +48,23 @@ from strongroom.storage.schema import (
 _KEY_FIELDS = tuple(f.name for f in dataclasses.fields(KmsKeyRecord))
 _KEY_COLUMNS = tuple(kms_keys.c[name] for name in _KEY_FIELDS)
 _SELECT_KEY = select(*_KEY_COLUMNS)
+# What authorizing a call on a key not cached reads, built once (see identity_repository).
+_KEY_BY_ID = _SELECT_KEY.where(kms_keys.c.key_id == bindparam("key_id"))
+_KEY_TAGS = (
+    select(kms_key_tags.c.tag_key, kms_key_tags.c.tag_value)
+    .where(kms_key_tags.c.key_id == bindparam("key_id"))
+    .order_by(kms_key_tags.c.tag_key)
+)
+_KEY_ALIAS_NAMES = (
+    select(kms_aliases.c.alias_name)
+    .where(
+        and_(
+            kms_aliases.c.key_id == bindparam("key_id"), kms_aliases.c.region == bindparam("region")
+        )
+    )
+    .order_by(kms_aliases.c.alias_name)
+    .limit(bindparam("limit"))
+)
 # The identity, the compare-and-set counter and the partition context key (fixed when the
 # key is created: changing it would strand every partitioned blob) are not for callers.
 _UPDATABLE = frozenset(_KEY_FIELDS) - {"key_id", "row_version", "partition_key_name"}
@@ -130,13 +158,15 @@ class SqlKeyDirectoryStore:
         self, key_id: str, max_aliases: int
     ) -> tuple[KmsKeyRecord, list[tuple[str, str]], list[str]] | None:
         with engines.transaction(self._engine, write=False) as c:
-            row = c.execute(_SELECT_KEY.where(kms_keys.c.key_id == key_id)).first()
+            row = c.execute(_KEY_BY_ID, {"key_id": key_id}).first()
             if row is None:
                 return None
             record = _key(row)
             tags = self._key_tags(c, key_id)
-            aliases = self._list_aliases(c, record.region, key_id, None, max_aliases)
-        return record, tags, [a.alias_name for a in aliases]
+            names = c.execute(
+                _KEY_ALIAS_NAMES, {"key_id": key_id, "region": record.region, "limit": max_aliases}
+            )
+            return record, tags, [n.alias_name for n in names]
 
     def key_by_alias(self, region: str, alias_name: str) -> KmsKeyRecord | None:
         with engines.transaction(self._engine, write=False) as c:
@@ -304,11 +334,7 @@ class SqlKeyDirectoryStore:
 
     @staticmethod
     def _key_tags(c: Connection, key_id: str) -> list[tuple[str, str]]:
-        rows = c.execute(
-            select(kms_key_tags.c.tag_key, kms_key_tags.c.tag_value)
-            .where(kms_key_tags.c.key_id == key_id)
-            .order_by(kms_key_tags.c.tag_key)
-        )
+        rows = c.execute(_KEY_TAGS, {"key_id": key_id})
         return [(r.tag_key, r.tag_value) for r in rows]
 
     def put_key_tags(self, key_id: str, tags: Sequence[tuple[str, str]], limit: int) -> bool:

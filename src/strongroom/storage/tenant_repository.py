@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.storage import engines
@@ -71,6 +71,10 @@ def _values(record: TenantRecord) -> dict[str, Any]:
     }
 
 
+# Read for every call of a tenant whose quotas are not cached, built once.
+_TENANT = select(tenants).where(tenants.c.tenant_id == bindparam("tenant_id"))
+
+
 class SqlTenantStore:
     """Tenants in the data database."""
 
@@ -82,7 +86,7 @@ class SqlTenantStore:
 
     def get(self, tenant_id: str) -> TenantRecord | None:
         with engines.transaction(self._engine, write=False) as c:
-            row = c.execute(select(tenants).where(tenants.c.tenant_id == tenant_id)).first()
+            row = c.execute(_TENANT, {"tenant_id": tenant_id}).first()
             return None if row is None else _record(row)
 
     def insert(self, record: TenantRecord) -> None:
