@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
 from strongroom import bootstrap
@@ -18,8 +23,10 @@ from strongroom.clock import FrozenClock
 from strongroom.errors import ResourceNotFoundException
 from strongroom.secretsmanager import shapes as sm
 from strongroom.settings import Settings
+from strongroom.storage import engines, migrate
 from strongroom.storage.schema import data_metadata, keystore_metadata
 from tests.support.dev_stack import dev_settings, root_context
+from tests.support.migrated import sqlite_at_head
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -220,3 +227,49 @@ def test_restart_with_another_root_key_refuses_to_start(stack: Stack, tmp_path: 
     with pytest.raises(RuntimeError, match="root key does not unwrap"):
         bootstrap.build(other, stack.clock)
     stack.app = bootstrap.build(stack.settings, stack.clock)
+
+
+def test_a_migration_waits_for_another_writer_instead_of_failing(tmp_path: Path) -> None:
+    # A server starting while another process writes its SQLite database (an audit
+    # appender finishing its work, an `audit prune`) must wait for the write lock. In a
+    # deferred transaction the migration reads the schema version first; a commit landing
+    # before its first DDL statement then fails it at once ("database is locked"): SQLite
+    # cannot turn a stale read snapshot into a write.
+    path = tmp_path / "data.db"
+    engine = engines.create(sqlite_at_head(path, "data"))
+    config = Config()
+    config.set_main_option(
+        "script_location", str(Path(migrate.__file__).parent / "migrations" / "data")
+    )
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+    engine.dispose()
+    other = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE elsewhere (x INTEGER)")
+    holding = threading.Event()
+
+    def write_for_a_while() -> None:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("INSERT INTO elsewhere VALUES (1)")
+        holding.set()
+        time.sleep(0.5)
+        other.execute("COMMIT")
+
+    writer = threading.Thread(target=write_for_a_while)
+    writer.start()
+    try:
+        assert holding.wait(10)
+        engine = engines.create(f"sqlite+pysqlite:///{path}")
+        try:
+            migrate.upgrade(engine, "data")
+            with engine.connect() as connection:
+                version = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+                assert (
+                    version.scalar_one() == ScriptDirectory.from_config(config).get_current_head()
+                )
+        finally:
+            engine.dispose()
+    finally:
+        writer.join()
+        other.close()

@@ -8,6 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from strongroom.storage import engines
+
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -22,6 +24,11 @@ def upgrade(engine: Engine, database: str) -> None:
     if database not in {"data", "keystore"}:
         raise ValueError(database)
     config = _config(database)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        # A write transaction from its first statement (BEGIN IMMEDIATE on SQLite): one
+        # begun as a read, which reads the schema version first, fails at once if another
+        # process commits before its first change, where this waits for the write lock.
+        connection.execution_options(**{engines.WRITE_OPTION: True})
+        with connection.begin():
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
