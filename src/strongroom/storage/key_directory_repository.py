@@ -309,22 +309,19 @@ class SqlKeyDirectoryStore:
     def list_aliases(
         self, region: str, key_id: str | None, after_alias: str | None, limit: int
     ) -> list[AliasRecord]:
-        with engines.transaction(self._engine, write=False) as c:
-            return self._list_aliases(c, region, key_id, after_alias, limit)
-
-    @staticmethod
-    def _list_aliases(
-        c: Connection, region: str, key_id: str | None, after_alias: str | None, limit: int
-    ) -> list[AliasRecord]:
         condition = kms_aliases.c.region == region
         if key_id is not None:
             condition = and_(condition, kms_aliases.c.key_id == key_id)
         if after_alias is not None:
             condition = and_(condition, kms_aliases.c.alias_name > after_alias)
-        rows = c.execute(
-            select(*_ALIAS_COLUMNS).where(condition).order_by(kms_aliases.c.alias_name).limit(limit)
-        )
-        return [_alias(r) for r in rows]
+        with engines.transaction(self._engine, write=False) as c:
+            rows = c.execute(
+                select(*_ALIAS_COLUMNS)
+                .where(condition)
+                .order_by(kms_aliases.c.alias_name)
+                .limit(limit)
+            )
+            return [_alias(r) for r in rows]
 
     # -- tags ----------------------------------------------------------------------
 
