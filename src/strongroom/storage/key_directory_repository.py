@@ -48,7 +48,8 @@ from strongroom.storage.schema import (
 _KEY_FIELDS = tuple(f.name for f in dataclasses.fields(KmsKeyRecord))
 _KEY_COLUMNS = tuple(kms_keys.c[name] for name in _KEY_FIELDS)
 _SELECT_KEY = select(*_KEY_COLUMNS)
-# What authorizing a call on a key not cached reads, built once (see identity_repository).
+# What authorizing a call on a key not cached reads, built once (see identity_repository);
+# a key by id is also what `key` reads.
 _KEY_BY_ID = _SELECT_KEY.where(kms_keys.c.key_id == bindparam("key_id"))
 _KEY_TAGS = (
     select(kms_key_tags.c.tag_key, kms_key_tags.c.tag_value)
@@ -151,7 +152,7 @@ class SqlKeyDirectoryStore:
 
     def key(self, key_id: str) -> KmsKeyRecord | None:
         with engines.transaction(self._engine, write=False) as c:
-            row = c.execute(_SELECT_KEY.where(kms_keys.c.key_id == key_id)).first()
+            row = c.execute(_KEY_BY_ID, {"key_id": key_id}).first()
             return None if row is None else _key(row)
 
     def key_for_authorization(
