@@ -36,7 +36,7 @@ from strongroom.settings import (
 from strongroom.tenancy.tenants import DEFAULT_TENANT_ID_PATTERN
 
 # The server's young-generation collection threshold (CPython's default: 700); see `server`.
-GC_YOUNG_THRESHOLD = 20_000
+GC_YOUNG_THRESHOLD = 100_000
 
 
 def _load_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
@@ -214,8 +214,11 @@ def server(
     # 170,000 objects) is walked by every full collection. At the default young-generation
     # threshold (700) the objects of the calls in flight are promoted at every young
     # collection and soon set off a full one: 160-340 ms each, while 10,000 tenants were
-    # created under load (docs/performance.md). Collected only when 20,000 young objects
-    # outlive their calls, requests' garbage goes by reference counting.
+    # created under load (docs/performance.md). Collected only when 100,000 young objects
+    # outlive their calls, requests' garbage goes by reference counting. At 20,000 a server
+    # holding 10,000 tenants still ran a young collection of about 3 ms, collecting almost
+    # nothing, every 300 or so calls at c=16 (tuples and lists that outlive their call for
+    # a while, then go by reference counting): about 10 us a call (docs/performance.md).
     gc.set_threshold(GC_YOUNG_THRESHOLD)
     try:
         uvicorn.run(
