@@ -75,6 +75,8 @@ def _render(parsed: Any, repeat: int) -> str:
             out.append(_char_from(arg))
         elif name == "ANY":
             out.append("a")
+        elif name == "NOT_LITERAL":  # [^:] alone
+            out.append("b" if arg == ord("a") else "a")
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             low, high, sub = arg
             count = max(low, min(repeat, high))
