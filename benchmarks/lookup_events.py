@@ -160,7 +160,7 @@ def fill(data_url: str, events: int, resources: int, tenants: int, batch: int) -
         cpu_seconds = time.process_time() - cpu_started
         checked = _check_chain(engine, 2000)
     finally:
-        engine.dispose()
+        engines.dispose(engine)
     return {
         "events": events,
         "resources": resources,
@@ -196,13 +196,13 @@ def query_plan(data_url: str, name: str) -> list[str]:
         statement = page_statement(EventQuery(REGION, resource_name=name), None, PAGE + 1)
         compiled = statement.compile(dialect=engine.dialect)
         params = compiled.construct_params()
-        with engine.connect() as connection:
+        with engines.lookup_engine(engine).connect() as connection:
             rows = connection.exec_driver_sql(
                 "EXPLAIN QUERY PLAN " + compiled.string,
                 tuple(params[key] for key in compiled.positiontup or ()),
             ).all()
     finally:
-        engine.dispose()
+        engines.dispose(engine)
     plan = [str(row[-1]) for row in rows]
     if not any("USING INDEX ix_audit_lookup_resources_resource_name_event_time" in p for p in plan):
         raise gsv.BenchmarkError(f"the lookup does not use the resource-name index: {plan}")

@@ -142,7 +142,7 @@ class Application:
             self._recorder.stop()  # what is queued is written before the engines go
         for engine in self._engines:
             engines.set_commit_hook(engine, None)
-            engine.dispose()
+            engines.dispose(engine)
 
 
 def root_key_provider(settings: Settings) -> RootKeyProvider:
@@ -168,7 +168,7 @@ def build(settings: Settings, clock: Clock | None = None) -> Application:
     try:
         return _assemble(settings, clock, provider, root_key, data_engine, keystore_engine)
     except BaseException:
-        data_engine.dispose()
+        engines.dispose(data_engine)
         keystore_engine.dispose()
         raise
 
@@ -183,6 +183,7 @@ def _assemble(
 ) -> Application:
     migrate.upgrade(data_engine, "data")
     migrate.upgrade(keystore_engine, "keystore")
+    AuditLookupIndexer(data_engine).discard_if_stale()
     # Services run on their own clock; on a dev server tests can move it forward.
     service_clock = OffsetClock(clock) if settings.dev else clock
 
@@ -614,7 +615,7 @@ class AuditTools:
 
     def close(self) -> None:
         for engine in self._engines:
-            engine.dispose()
+            engines.dispose(engine)
 
 
 def open_audit(settings: Settings, *, unlock: bool, clock: Clock | None = None) -> AuditTools:
@@ -632,7 +633,7 @@ def open_audit(settings: Settings, *, unlock: bool, clock: Clock | None = None) 
             keyring.open()
         trail = audit_trail(settings, data_engine, keystore_engine, keyring, clock)
     except BaseException:
-        data_engine.dispose()
+        engines.dispose(data_engine)
         keystore_engine.dispose()
         raise
     return AuditTools(trail, [data_engine, keystore_engine])

@@ -8,11 +8,13 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
+from sqlalchemy import event as sqlalchemy_event
 
 from strongroom.audit.events import AuditEvent, AuditResource, UserIdentity
 from strongroom.audit.lookup_query import EventQuery
@@ -43,7 +45,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         try:
             yield created
         finally:
-            created.dispose()
+            engines.dispose(created)
 
 
 @pytest.fixture
@@ -86,13 +88,13 @@ def event(n: int, *, tenant: str = "acme", region: str = REGION) -> AuditEvent:
 
 
 def heads(engine: Engine) -> dict[str, int]:
-    with engine.connect() as connection:
+    with engines.lookup_engine(engine).connect() as connection:
         rows = connection.execute(text("SELECT region, seq FROM audit_lookup_heads")).all()
     return {row.region: int(row.seq) for row in rows}
 
 
 def copied_seqs(engine: Engine, region: str = REGION) -> list[int]:
-    with engine.connect() as connection:
+    with engines.lookup_engine(engine).connect() as connection:
         rows = connection.execute(
             text("SELECT seq FROM audit_lookup_events WHERE region = :r ORDER BY seq"),
             {"r": region},
@@ -101,7 +103,8 @@ def copied_seqs(engine: Engine, region: str = REGION) -> list[int]:
 
 
 def sql(engine: Engine, statement: str, **params: object) -> None:
-    with engine.begin() as connection:
+    """Run ``statement`` where the lookup tables are (the trail's are there too)."""
+    with engines.lookup_engine(engine).begin() as connection:
         connection.execute(text(statement), params)
 
 
@@ -178,7 +181,9 @@ def test_retention_deletes_the_copies_and_copying_goes_on(
     assert check(store).ok
 
 
-def test_migration_0009_copies_what_the_trail_holds(store: SqlAuditStore, engine: Engine) -> None:
+def test_migration_0009_copies_what_the_trail_holds_and_0011_moves_it_on_sqlite(
+    store: SqlAuditStore, engine: Engine
+) -> None:
     config = Config()
     config.set_main_option(
         "script_location", str(Path(migrate.__file__).parent / "migrations" / "data")
@@ -193,6 +198,17 @@ def test_migration_0009_copies_what_the_trail_holds(store: SqlAuditStore, engine
     to("0008", down=True)
     store.append([event(n, tenant="globex") for n in range(6, 9)])
     to("head")
+    if engine.dialect.name == "sqlite":
+        # 0011 dropped 0009's tables from the data file; the lookup file is filled by
+        # copies, and until then lookups read the trail.
+        with engine.connect() as connection:
+            in_data_file = connection.execute(
+                text("SELECT name FROM sqlite_master WHERE name LIKE 'audit_lookup%'")
+            ).all()
+        assert in_data_file == []
+        assert heads(engine) == {}
+        assert found(engine, tenant="globex") == [8, 7, 6]
+        AuditLookupIndexer(engine).catch_up()
     assert heads(engine) == {REGION: 8}
     assert copied_seqs(engine) == list(range(1, 9))
     assert found(engine, tenant="globex") == [8, 7, 6]
@@ -203,19 +219,52 @@ def test_the_appenders_copier_copies_after_a_batch_of_events_and_when_idle(
     store: SqlAuditStore, engine: Engine
 ) -> None:
     copier = LookupCopier(AuditLookupIndexer(engine, batch=100), every=5)
-    assert copier.idle_wait() is None  # nothing appended: it waits for input without end
-    store.append([event(n) for n in range(1, 4)])
-    copier.appended(3)
-    assert copied_seqs(engine) == []
-    assert copier.idle_wait() == 1.0
-    store.append([event(n) for n in range(4, 7)])
-    copier.appended(3)  # 6 >= 5
-    assert copied_seqs(engine) == list(range(1, 7))
-    assert copier.idle_wait() is None
-    store.append([event(7)])
-    copier.appended(1)
-    copier.idle()
-    assert copied_seqs(engine) == list(range(1, 8))
+    try:
+        assert copier.idle_wait() is None  # nothing appended: it waits for input without end
+        store.append([event(n) for n in range(1, 4)])
+        copier.appended(3)
+        copier.settle()
+        assert copied_seqs(engine) == []
+        assert copier.idle_wait() == 1.0
+        store.append([event(n) for n in range(4, 7)])
+        copier.appended(3)  # 6 >= 5
+        copier.settle()
+        assert copied_seqs(engine) == list(range(1, 7))
+        assert copier.idle_wait() is None
+        store.append([event(7)])
+        copier.appended(1)
+        copier.idle()
+        copier.settle()
+        assert copied_seqs(engine) == list(range(1, 8))
+    finally:
+        copier.stop()
+
+
+def test_a_copy_on_sqlite_holds_no_lock_a_commit_of_the_trail_waits_for(tmp_path: Path) -> None:
+    """While a copy's transaction is open (here: held open on purpose), the trail still
+    commits at once, on a connection that would not wait a millisecond for a lock."""
+    engine = engines.create(sqlite_at_head(tmp_path / "data.db", "data"))
+    migrate.upgrade(engine, "data")
+    impatient = engines.create(str(engine.url))
+
+    @sqlalchemy_event.listens_for(impatient, "connect")
+    def _no_waiting(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+    try:
+        store = SqlAuditStore(engine, clock=FrozenClock(T0))
+        store.append([event(n) for n in range(1, 4)])
+        with engines.lookup_engine(engine).connect() as copying:
+            copying.execution_options(**{engines.WRITE_OPTION: True})
+            with copying.begin():
+                copying.execute(text("UPDATE audit_lookup_heads SET seq = seq"))
+                SqlAuditStore(impatient, clock=FrozenClock(T0)).append([event(4)])
+        AuditLookupIndexer(engine).catch_up()
+        assert copied_seqs(engine) == [1, 2, 3, 4]
+        assert (tmp_path / "data.audit-lookup.db").exists()
+    finally:
+        impatient.dispose()
+        engines.dispose(engine)
 
 
 # -- verify -------------------------------------------------------------------------------
@@ -275,3 +324,40 @@ def test_verify_names_a_copy_beyond_the_lookup_head(
     assert "found its rows already there" in caplog.text
     assert heads(engine) == {REGION: 11}
     assert found(engine, tenant="acme") == list(range(20, 0, -1))
+
+
+# -- a lookup file of another trail -------------------------------------------------------
+
+
+@pytest.mark.parametrize("restored_events", [3, 5], ids=["shorter-trail", "same-length-trail"])
+def test_a_lookup_file_of_another_trail_is_emptied_and_refilled(
+    tmp_path: Path, restored_events: int
+) -> None:
+    """A data file restored from a backup beside a newer lookup file: the lookup rows
+    would index other events (other times, tenants, names) than the trail holds."""
+    for directory in ("newer", "restored"):
+        (tmp_path / directory).mkdir()
+    newer = engines.create(sqlite_at_head(tmp_path / "newer" / "data.db", "data"))
+    migrate.upgrade(newer, "data")
+    SqlAuditStore(newer, clock=FrozenClock(T0)).append([event(n) for n in range(1, 6)])
+    AuditLookupIndexer(newer).catch_up()
+    engines.dispose(newer)  # the last connection checkpoints the lookup file's WAL
+    restored = engines.create(sqlite_at_head(tmp_path / "restored" / "data.db", "data"))
+    migrate.upgrade(restored, "data")
+    store = SqlAuditStore(restored, clock=FrozenClock(T0))
+    store.append([event(n + 100, tenant="globex") for n in range(1, restored_events + 1)])
+    try:
+        (tmp_path / "restored" / "data.audit-lookup.db").write_bytes(
+            (tmp_path / "newer" / "data.audit-lookup.db").read_bytes()
+        )
+        assert not (tmp_path / "restored" / "data.audit-lookup.db-wal").exists()
+        indexer = AuditLookupIndexer(restored)
+        assert indexer.discard_if_stale() is True
+        assert heads(restored) == {}
+        assert found(restored, tenant="acme") == []
+        indexer.catch_up()
+        assert indexer.discard_if_stale() is False
+        assert found(restored, tenant="globex") == list(range(restored_events, 0, -1))
+        assert check(store).ok
+    finally:
+        engines.dispose(restored)

@@ -4,8 +4,9 @@ Started by the server (``storage/audit_appender.py``) as
 ``python -m strongroom.storage.audit_appender_main DATA_URL LOG_LEVEL``, with the frames of
 ``audit_appender_protocol`` on its stdin and stdout. It reads every submission that has
 arrived, appends them all in one transaction, answers one batch frame, and reads again:
-while one batch commits the next one gathers in the pipe. It exits when its stdin closes
-(the server stopped or died), after answering what it read.
+while one batch commits the next one gathers in the pipe; a thread copies the trail into
+the lookup tables beside it. It exits when its stdin closes (the server stopped or died),
+after answering what it read.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import os
 import select
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -111,8 +113,11 @@ class Appender:
 
 
 class LookupCopier:
-    """When the appender copies the trail into the lookup tables: once ``every`` events
-    have been appended since its last copy, and after a second without submissions."""
+    """Copies the trail into the lookup tables on a thread of its own: once ``every``
+    events have been appended since the last copy was asked for, and after a second
+    without submissions. The appender's commits never wait for a copy: on SQLite the
+    lookup tables are a file of their own (``engines.lookup_engine``), and the copy's
+    INSERT ... SELECT runs in SQLite without the GIL."""
 
     def __init__(
         self,
@@ -124,7 +129,13 @@ class LookupCopier:
         self._indexer = indexer
         self._every = every
         self._idle_seconds = idle_seconds
-        self._uncopied = 0
+        self._uncopied = 0  # the appender's thread only
+        self._changed = threading.Condition()
+        self._wanted: Callable[[], int] | None = None  # under _changed, as are the next two
+        self._copying = False
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="audit-lookup-copier", daemon=True)
+        self._thread.start()
 
     def idle_wait(self) -> float | None:
         """How long to wait for input before ``idle`` (None: nothing to copy, wait on)."""
@@ -133,19 +144,49 @@ class LookupCopier:
     def appended(self, events: int) -> None:
         self._uncopied += events
         if self._uncopied >= self._every:
-            self._copy(self._indexer.copy_once)
+            self._want(self._indexer.copy_once)
 
     def idle(self) -> None:
-        self._copy(self._indexer.catch_up)
+        self._want(self._indexer.catch_up)
 
-    def _copy(self, copy: Callable[[], int]) -> None:
-        try:
-            copy()
-        except SQLAlchemyError as exc:
-            # Lookups read the uncopied events from the trail meanwhile; the next copy
-            # (here, or the server's periodic job) takes them.
-            log.warning("audit lookup copy failed (%s); retried later", type(exc).__name__)
+    def settle(self) -> None:
+        """Wait until the copies asked for so far are done."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._wanted is None and not self._copying)
+
+    def stop(self) -> None:
+        """Finish the copy asked for, if any, and end the thread."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        self._thread.join()
+
+    def _want(self, copy: Callable[[], int]) -> None:
         self._uncopied = 0
+        with self._changed:
+            # A catch-up asked for while a single copy waits covers it.
+            if self._wanted != self._indexer.catch_up:
+                self._wanted = copy
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._wanted is not None or self._stopping)
+                copy, self._wanted = self._wanted, None
+                if copy is None:
+                    return
+                self._copying = True
+            try:
+                copy()
+            except SQLAlchemyError as exc:
+                # Lookups read the uncopied events from the trail meanwhile; the next copy
+                # (here, or the server's periodic job) takes them.
+                log.warning("audit lookup copy failed (%s); retried later", type(exc).__name__)
+            finally:
+                with self._changed:
+                    self._copying = False
+                    self._changed.notify_all()
 
 
 def _read_all(fd: int, size: int) -> bytes:
@@ -176,27 +217,33 @@ def serve(input_fd: int, output_fd: int, data_url: str) -> None:
             pass  # the database opens: only then is the server told this process is ready
         _write_all(output_fd, protocol.READY)
         store = SqlAuditStore(engine, signer=signer, clock=clock)
-        appender = Appender(store.append, clock)
         lookups = LookupCopier(AuditLookupIndexer(engine))
-        reader = protocol.FrameReader()
-        waiting: list[bytes] = []
-        while True:
-            if not waiting:
-                if not select.select([input_fd], [], [], lookups.idle_wait())[0]:
-                    lookups.idle()
-                    continue
-                data = os.read(input_fd, _READ_BYTES)
-                if not data:
-                    return
-                waiting = reader.feed(data)
-                continue
-            batch, waiting = _take_batch(waiting)
-            statuses, written, seconds = appender.write(batch)
-            _write_all(output_fd, protocol.batch(statuses, written, seconds))
-            # After the answer: the calls waiting on this batch do not wait for the copy.
-            lookups.appended(written)
+        try:
+            _answer(input_fd, output_fd, Appender(store.append, clock), lookups)
+        finally:
+            lookups.stop()
     finally:
-        engine.dispose()
+        engines.dispose(engine)
+
+
+def _answer(input_fd: int, output_fd: int, appender: Appender, lookups: LookupCopier) -> None:
+    """Read, append and answer until the input closes."""
+    reader = protocol.FrameReader()
+    waiting: list[bytes] = []
+    while True:
+        if not waiting:
+            if not select.select([input_fd], [], [], lookups.idle_wait())[0]:
+                lookups.idle()
+                continue
+            data = os.read(input_fd, _READ_BYTES)
+            if not data:
+                return
+            waiting = reader.feed(data)
+            continue
+        batch, waiting = _take_batch(waiting)
+        statuses, written, seconds = appender.write(batch)
+        _write_all(output_fd, protocol.batch(statuses, written, seconds))
+        lookups.appended(written)
 
 
 def _take_batch(payloads: list[bytes]) -> tuple[list[bytes], list[bytes]]:

@@ -7,17 +7,18 @@ lookup reads the lookup tables up to the head and the trail after it, so an even
 found before and after it is copied. Copying is idempotent and resumable: a crash loses
 at most an uncommitted copy, which the next one redoes.
 
-Who copies: the audit appender process, after answering a batch, once ``BATCH_EVENTS``
-have been appended since its last copy or when it has been idle for a second; and the
+Who copies: a thread of the audit appender process, once ``BATCH_EVENTS`` have been
+appended since its last copy or when the appender has been idle for a second; and the
 server's periodic job, when the lookup heads have not moved since its last run (no
-appender, or one that is idle or gone).
+appender, or one that is idle or gone). On SQLite the lookup tables are a file of their
+own (``engines.lookup_engine``), so a copy never holds the lock the trail's commits take.
 """
 
 from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from strongroom.storage import engines
@@ -44,7 +45,7 @@ class AuditLookupIndexer:
     """Copies the trail into the lookup tables, up to ``batch`` events per region at a time."""
 
     def __init__(self, engine: Engine, *, batch: int = BATCH_EVENTS) -> None:
-        self._engine = engine
+        self._engine = engines.lookup_engine(engine)
         self._batch = batch
         self._seen: dict[str, int] | None = None
 
@@ -73,6 +74,20 @@ class AuditLookupIndexer:
             total += copied
         return total
 
+    def discard_if_stale(self) -> bool:
+        """Empty the lookup tables when they index another trail than this one (a data
+        file restored from an older backup beside a newer lookup file, say): a region
+        copied beyond its chain's head, or whose last copied event is not the trail's
+        event of that seq. Lookups would otherwise filter by another event's columns. The
+        copies then refill the tables from the trail; True if they were emptied."""
+        with engines.transaction(self._engine, write=True) as connection:
+            if not _stale(connection):
+                return False
+            for table in (audit_lookup_resources, audit_lookup_events, audit_lookup_heads):
+                connection.execute(delete(table))
+        log.warning("audit lookup tables did not match the trail: emptied, refilled by copies")
+        return True
+
     def catch_up_if_stalled(self) -> int:
         """The periodic job: catch up when something is left to copy and the lookup heads
         have not moved since the last call (nobody else is copying); else nothing."""
@@ -95,6 +110,26 @@ def _heads(connection: Connection) -> tuple[dict[str, int], dict[str, int]]:
         for row in connection.execute(select(audit_lookup_heads.c.region, audit_lookup_heads.c.seq))
     }
     return chains, copied
+
+
+def _stale(connection: Connection) -> bool:
+    chains, copied = _heads(connection)
+    for region, seq in copied.items():
+        if seq > chains.get(region, 0):
+            return True
+        columns = (audit_events.c.event_time, audit_events.c.event_name)
+        trail = connection.execute(
+            select(*columns).where(and_(audit_events.c.region == region, audit_events.c.seq == seq))
+        ).first()
+        lookup = connection.execute(
+            select(audit_lookup_events.c.event_time, audit_lookup_events.c.event_name).where(
+                and_(audit_lookup_events.c.region == region, audit_lookup_events.c.seq == seq)
+            )
+        ).first()
+        # Either row may be pruned already (retention deletes the trail's first).
+        if trail is not None and lookup is not None and tuple(trail) != tuple(lookup):
+            return True
+    return False
 
 
 def _copy(connection: Connection, batch: int) -> int:

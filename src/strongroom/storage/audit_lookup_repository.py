@@ -248,11 +248,16 @@ class SqlAuditLookup:
     """The AuditLookupStore on the data database (read transactions only)."""
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+        self._engine = engines.lookup_engine(engine)
 
     def find(self, query: EventQuery, after: EventCursor | None, limit: int) -> list[FoundEvent]:
         """The lookup tables up to the region's lookup head and the trail after it, read
-        in one snapshot (so an event moving into the lookup tables is seen once), merged."""
+        in one transaction, merged. An event moving into the lookup tables is seen once:
+        on PostgreSQL the transaction is one snapshot; on SQLite each file's snapshot is
+        taken when the transaction first reads it, and a copy only ever holds events the
+        trail had committed, so whichever file is read first, the lookup rows up to the
+        head (joined with the trail's rows) and the trail after it neither overlap nor
+        leave a gap."""
         with engines.transaction(self._engine, write=False) as connection:
             if query.event_id is not None:
                 return _found(connection.execute(page_statement(query, after, limit)).all())

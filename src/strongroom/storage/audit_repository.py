@@ -534,6 +534,11 @@ class SqlAuditStore:
         return self._engine
 
     @property
+    def _lookups(self) -> Engine:
+        """Where the lookup tables are read and written (engines.lookup_engine)."""
+        return engines.lookup_engine(self._engine)
+
+    @property
     def signer(self) -> CheckpointSigner | None:
         """The deployment signing key, when this process holds it."""
         return self._signer
@@ -634,7 +639,7 @@ class SqlAuditStore:
             condition = and_(audit_events.c.region == region, audit_events.c.seq >= next_seq)
             if end_seq is not None:
                 condition = and_(condition, audit_events.c.seq <= end_seq)
-            with engines.transaction(self._engine, write=False) as connection:
+            with engines.transaction(self._lookups, write=False) as connection:
                 rows = connection.execute(
                     select(*_STORED_COLUMNS)
                     .where(condition)
@@ -659,7 +664,7 @@ class SqlAuditStore:
             condition = and_(audit_events.c.region == region, audit_events.c.seq >= next_seq)
             if end_seq is not None:
                 condition = and_(condition, audit_events.c.seq <= end_seq)
-            with engines.transaction(self._engine, write=False) as connection:
+            with engines.transaction(self._lookups, write=False) as connection:
                 if connection.dialect.name == "postgresql":
                     # One snapshot for both statements: a prune committing between them
                     # would leave events whose resource rows seem deleted. (SQLite's read
@@ -733,7 +738,7 @@ class SqlAuditStore:
             copied_found = and_(copied_found, lookup.c.event_time >= start)
         if end is not None:
             copied_found = and_(copied_found, lookup.c.event_time < end)
-        with engines.transaction(self._engine, write=False) as connection:
+        with engines.transaction(self._lookups, write=False) as connection:
             if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             rows = list(
@@ -839,10 +844,6 @@ class SqlAuditStore:
                         )
                     )
                 )
-                for copy in (audit_lookup_events, audit_lookup_resources):
-                    connection.execute(
-                        delete(copy).where(and_(copy.c.region == region, copy.c.seq <= through_seq))
-                    )
                 connection.execute(
                     delete(audit_checkpoints).where(
                         and_(
@@ -857,6 +858,14 @@ class SqlAuditStore:
                         region=region, seq=through_seq, hash=anchor_hash, pruned_at=pruned_at
                     )
                 )
-                return int(deleted)
+            # Their lookup copies after the trail's commit (on SQLite another file): a crash
+            # in between leaves copies of deleted events, which lookups join to nothing
+            # and the next prune deletes.
+            with engines.transaction(self._lookups, write=True) as connection:
+                for copy in (audit_lookup_events, audit_lookup_resources):
+                    connection.execute(
+                        delete(copy).where(and_(copy.c.region == region, copy.c.seq <= through_seq))
+                    )
+            return int(deleted)
         except SQLAlchemyError as exc:
             raise AuditStoreUnavailable(f"audit events not pruned ({type(exc).__name__})") from exc

@@ -237,7 +237,7 @@ def plan(
     )
     compiled = statement.compile(dialect=engine.dialect)
     params = compiled.construct_params()
-    with engine.connect() as connection:
+    with engines.lookup_engine(engine).connect() as connection:
         rows = connection.exec_driver_sql(
             "EXPLAIN QUERY PLAN " + compiled.string,
             tuple(params[name] for name in compiled.positiontup or ()),
