@@ -28,6 +28,7 @@ from strongroom.clock import FrozenClock
 from strongroom.crypto.signing import Ed25519Signer
 from strongroom.storage import engines, migrate
 from strongroom.storage.audit_appender import AuditAppenderProcess
+from strongroom.storage.audit_appender_main import NICENESS
 from strongroom.storage.audit_lookup_index import AuditLookupIndexer
 from strongroom.storage.audit_lookup_repository import SqlAuditLookup
 from strongroom.storage.audit_repository import SqlAuditStore
@@ -217,6 +218,19 @@ def test_stop_ends_the_process(appender: AuditAppenderProcess) -> None:
     assert not appender.usable
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # exited and reaped
+
+
+def test_the_appender_and_its_copier_thread_yield_a_core_to_the_server(
+    appender: AuditAppenderProcess,
+) -> None:
+    assert asyncio.run(offer_all(appender, [[event(1)]])) == [None]
+    pid = appender.pid
+    assert pid is not None
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    threads = os.listdir(f"/proc/{pid}/task")
+    assert len(threads) == 2  # the appender's thread and the lookup copier's
+    for thread in threads:
+        assert os.getpriority(os.PRIO_PROCESS, int(thread)) == min(ours + NICENESS, 19)
 
 
 def test_an_appender_that_cannot_open_the_database_is_never_used(

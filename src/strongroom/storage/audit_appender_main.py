@@ -40,6 +40,12 @@ _READ_BYTES = 1 << 20
 # Without submissions for this long, the appender copies what is left into the lookup
 # tables, so an idle server's lookups read the trail's tail no longer than this.
 IDLE_COPY_SECONDS = 1.0
+# The appender's CPU priority below the server's (nice(2); its threads inherit it). When
+# the event loop, the appender and the callers' load want more cores than there are, a
+# core goes to the loop first: every call waits for the loop, while the appender's work
+# is batched and a moment's wait adds to a batch. Measured on 2 cores at c=16, 4 rounds
+# interleaved: 2.2 % more audited calls a second than at the server's priority.
+NICENESS = 5
 
 
 class SubmittedClock:
@@ -266,6 +272,8 @@ def main(argv: list[str]) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    if hasattr(os, "nice"):
+        os.nice(NICENESS)
     # The frames own stdout: anything printed by mistake goes to stderr instead.
     output_fd = os.dup(1)
     os.dup2(2, 1)
