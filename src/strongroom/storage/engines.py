@@ -38,17 +38,21 @@ def create(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             raise ValueError("Strongroom needs a file-backed SQLite database")
-        engine = create_engine(
-            url,
-            pool_size=16,
-            max_overflow=16,
-            connect_args={"check_same_thread": False, "timeout": 30},
-        )
+        engine = _sqlite_engine(parsed)
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_size=16, max_overflow=16, pool_pre_ping=True)
     raise ValueError(f"unsupported database backend: {parsed.get_backend_name()}")
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    return create_engine(
+        url,
+        pool_size=16,
+        max_overflow=16,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
 
 
 def _set_pragmas(dbapi_connection: Any) -> None:
@@ -150,12 +154,7 @@ def _create_lookup_engine(url: URL) -> Engine:
     if url.database is None:
         raise ValueError("Strongroom needs a file-backed SQLite database")
     attached = str(lookup_path(url.database))
-    engine = create_engine(
-        url,
-        pool_size=16,
-        max_overflow=16,
-        connect_args={"check_same_thread": False, "timeout": 30},
-    )
+    engine = _sqlite_engine(url)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -164,6 +163,12 @@ def _create_lookup_engine(url: URL) -> Engine:
         cursor.execute(f"ATTACH DATABASE ? AS {LOOKUP_SCHEMA}", (attached,))
         cursor.execute(f"PRAGMA {LOOKUP_SCHEMA}.journal_mode=WAL")
         cursor.execute(f"PRAGMA {LOOKUP_SCHEMA}.synchronous=NORMAL")
+        cursor.close()
+
+    # Registered after _on_connect, so it runs on the engine's first connection once attached.
+    @event.listens_for(engine, "connect", once=True)
+    def _create_tables(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
         for statement in _LOOKUP_DDL:
             cursor.execute(statement)
         cursor.close()

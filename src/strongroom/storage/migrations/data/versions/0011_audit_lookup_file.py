@@ -25,14 +25,14 @@ down_revision = "0010"
 branch_labels = None
 depends_on = None
 
-_TABLES = ("audit_lookup_resources", "audit_lookup_events", "audit_lookup_heads")
+_TABLES = (audit_lookup_resources, audit_lookup_events, audit_lookup_heads)
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "sqlite":
         return
     for table in _TABLES:
-        op.drop_table(table)
+        op.drop_table(table.name)
 
 
 def downgrade() -> None:
@@ -40,5 +40,5 @@ def downgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "sqlite":
         return
-    for table in (audit_lookup_events, audit_lookup_resources, audit_lookup_heads):
+    for table in _TABLES:
         table.create(bind)
